@@ -1,0 +1,123 @@
+/**
+ * Reverse-mode automatic differentiation over the IR.
+ *
+ * `gradients(loss, wrt)` appends the backward pass to the same graph and returns, for every value in
+ * `wrt`, the value holding d loss / d value. Only the part of the graph that lies on a path from some
+ * `wrt` value to the loss is differentiated, and only inputs that such a path reaches get a gradient:
+ * a frozen weight (an initializer, or any input not listed in `wrt`) never gets a weight-gradient
+ * computation, which is where parameter-efficient fine-tuning saves its time and memory.
+ */
+import { dimEquals, shapeToString } from './dims.js';
+import { sum, zeros } from './builders.js';
+import { type Graph, GraphError, type Node, type Value } from './graph.js';
+import { isFloat, tensor } from './tensor.js';
+
+export interface GradientOptions {
+  /** Gradient of the loss to start from (defaults to 1 for a scalar loss). */
+  seed?: Value;
+}
+
+/** Values that depend on `wrt` through differentiable edges. */
+function forwardReach(g: Graph, wrt: readonly Value[]): Set<Value> {
+  const reach = new Set<Value>(wrt);
+  for (const n of g.nodes) {
+    if (!n.def.vjp) continue;
+    const nd = n.def.nonDifferentiableInputs ?? [];
+    if (n.inputs.some((v, i) => v && reach.has(v) && !nd.includes(i))) {
+      for (const o of n.outputs) if (isFloat(o.dtype)) reach.add(o);
+    }
+  }
+  return reach;
+}
+
+/** Values the loss depends on. */
+function backwardReach(g: Graph, loss: Value): Set<Value> {
+  const reach = new Set<Value>([loss]);
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (n.outputs.some((o) => reach.has(o))) for (const v of n.inputs) if (v) reach.add(v);
+  }
+  return reach;
+}
+
+export function gradients(loss: Value, wrt: readonly Value[], opts: GradientOptions = {}): Map<Value, Value> {
+  const g = loss.graph;
+  for (const w of wrt) {
+    if (w.graph !== g) throw new GraphError(`gradients: ${w.name} belongs to another graph`);
+    if (!isFloat(w.dtype))
+      throw new GraphError(`gradients: ${w.name} is ${w.dtype}; only float values have gradients`);
+  }
+  if (!opts.seed && loss.rank !== 0) {
+    throw new GraphError(
+      `gradients: loss ${loss.name} has shape ${shapeToString(loss.shape)}; pass a seed for non-scalar losses`,
+    );
+  }
+  const nodeCount = g.nodes.length;
+  const fwd = forwardReach(g, wrt);
+  const bwd = backwardReach(g, loss);
+  const active = (v: Value | null): v is Value => !!v && fwd.has(v) && bwd.has(v);
+
+  const pending = new Map<Value, Value[]>();
+  const contribute = (v: Value, grad: Value, from: Node): void => {
+    if (grad.rank !== v.rank || !grad.shape.every((d, i) => dimEquals(d, v.shape[i]!))) {
+      throw new GraphError(
+        `VJP of ${from.name} (${from.type}) produced a gradient of shape ${shapeToString(grad.shape)} for ${v.name} ${shapeToString(v.shape)}`,
+      );
+    }
+    if (grad.dtype !== v.dtype) {
+      throw new GraphError(
+        `VJP of ${from.name} (${from.type}) produced ${grad.dtype} for ${v.name} (${v.dtype})`,
+      );
+    }
+    const list = pending.get(v);
+    if (list) list.push(grad);
+    else pending.set(v, [grad]);
+  };
+  const total = (v: Value): Value | null => {
+    const list = pending.get(v);
+    if (!list) return null;
+    if (list.length > 1) {
+      const s = g.scoped('grad', () => sum(list));
+      pending.set(v, [s]);
+      return s;
+    }
+    return list[0]!;
+  };
+
+  pending.set(loss, [opts.seed ?? g.scalar(1, loss.dtype)]);
+  if (!active(loss)) {
+    // The loss does not depend on any wrt value: every gradient is zero.
+    return new Map(wrt.map((w) => [w, zeros(g, w.shape, w.dtype)]));
+  }
+
+  for (let i = nodeCount - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (!n.outputs.some((o) => active(o))) continue;
+    const dOutputs = n.outputs.map((o) => (active(o) ? total(o) : null));
+    if (dOutputs.every((d) => d === null)) continue;
+    const nd = n.def.nonDifferentiableInputs ?? [];
+    const needs = n.inputs.map((v, k) => active(v) && isFloat(v.dtype) && !nd.includes(k));
+    if (!needs.some(Boolean)) continue;
+    if (!n.def.vjp) throw new GraphError(`op ${n.type} (${n.name}) has no gradient rule`);
+    const attrs: Record<string, unknown> = {};
+    for (const [k, spec] of Object.entries(n.def.attrs))
+      if (spec.default !== undefined) attrs[k] = spec.default;
+    Object.assign(attrs, n.attrs);
+    const grads = g.scoped(`grad.${n.name}`, () =>
+      n.def.vjp!({ g, node: n, attrs: attrs as never, dOutputs, needs }),
+    );
+    n.inputs.forEach((v, k) => {
+      const gr = grads[k];
+      if (v && needs[k] && gr) contribute(v, gr, n);
+    });
+  }
+
+  const out = new Map<Value, Value>();
+  for (const w of wrt) out.set(w, total(w) ?? zeros(g, w.shape, w.dtype));
+  return out;
+}
+
+/** A scalar constant 1 of the loss dtype; exported for callers that build their own seeds. */
+export function onesLike(g: Graph, v: Value): Value {
+  return g.constant(tensor(v.dtype, [], [1]));
+}
