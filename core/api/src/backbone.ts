@@ -1,0 +1,125 @@
+/**
+ * Backbones: pretrained encoders whose weights stay frozen (unless a module makes them trainable),
+ * described by their attachment points, and built into a graph with hooks at every point.
+ */
+import type { Graph, TensorData, Value } from '@peftkit/graph';
+
+/**
+ * What kind of place in the network an attachment point is. Module types declare which kinds they
+ * attach to (LoRA: linear; LNFit: layernorm; adapters: sublayer; prefix: attention).
+ */
+export type AttachmentKind = 'linear' | 'layernorm' | 'sublayer' | 'attention' | 'embedding';
+
+/**
+ * A named place in the backbone where PEFT modules attach. Names are stable and documented per
+ * backbone (docs/modules.md): `layer.0.attn.q`, `layer.1.ffn.out`, `layer.0.ln_attn`,
+ * `layer.1.ffn.sublayer`, `layer.0.attn.scores`, `embeddings.word`. Target patterns in presets are
+ * globs over these names (`layer.*.attn.[qv]`).
+ */
+export interface AttachmentPoint {
+  readonly name: string;
+  readonly kind: AttachmentKind;
+  /** Transformer layer index, absent for points outside the layers (embeddings, pooler). */
+  readonly layer?: number;
+  /** linear: input and output features. */
+  readonly inFeatures?: number;
+  readonly outFeatures?: number;
+  /** layernorm / sublayer: width of the normalised or produced hidden state. */
+  readonly features?: number;
+  /** linear / layernorm: whether the frozen layer already has a bias (BitFit then tunes it). */
+  readonly hasBias?: boolean;
+  /** attention: number of heads and per-head width. */
+  readonly heads?: number;
+  readonly headDim?: number;
+  /** embedding: table shape. */
+  readonly rows?: number;
+}
+
+export interface BackboneInfo {
+  /** Registered backbone name (`use-lite`, `hf`). */
+  readonly name: string;
+  /** Architecture family (`use-lite`, `bert`, `roberta`, `distilbert`). */
+  readonly modelType: string;
+  readonly numLayers: number;
+  /** Width of the sentence representation the encoder returns. */
+  readonly pooledSize: number;
+  /** Total parameter count of the frozen backbone (the base of budget ratios). */
+  readonly params: number;
+  readonly maxLength: number;
+  /** How sentence pairs are encoded: jointly in one sequence, or each side separately. */
+  readonly pairEncoding: 'joint' | 'separate';
+  readonly points: readonly AttachmentPoint[];
+}
+
+/** Token ids of one text (or text pair, for joint pair encoding). */
+export interface Encoding {
+  ids: number[];
+  /** Segment ids for joint pair encoding (BERT token_type_ids). */
+  typeIds?: number[];
+}
+
+export interface Tokenizer {
+  readonly vocabSize: number;
+  readonly padId: number;
+  /** Encode a text, or a pair for backbones with joint pair encoding; truncated to `maxLength`. */
+  encode(text: string, pair?: string, maxLength?: number): Encoding;
+}
+
+export type WeightRole = 'weight' | 'bias' | 'scale' | 'shift' | 'table';
+
+/**
+ * Hooks the backbone calls at each attachment point while building its graph. The default
+ * (`identityHooks`) leaves the frozen network unchanged; PEFT modules are composed into a hooks
+ * object by the program builder. Each hook receives graph values and returns the value to use.
+ */
+export interface EncoderHooks {
+  /** The value to use for a backbone weight: a frozen initializer unless a module trains it. */
+  weight(point: string, role: WeightRole, frozen: TensorData): Value;
+  /** After a linear layer: `y` is the frozen projection of `x` (bias included). */
+  linear(point: string, x: Value, y: Value): Value;
+  /** After a LayerNorm: `y` is the frozen LN output of `x`. */
+  layerNorm(point: string, x: Value, y: Value, epsilon: number): Value;
+  /** After a sublayer (attention or FFN block, before the residual add); `x` is its input. */
+  sublayer(point: string, x: Value, y: Value): Value;
+  /**
+   * Inside attention, before the softmax. `k`, `v` are [B, heads, T, headDim]; `maskBias` is
+   * [B, 1, 1, T] (0 for tokens, large negative for padding). Prefix modules extend all three.
+   */
+  attentionKeys(point: string, kv: AttentionKV): AttentionKV;
+  /** Inside attention, after the softmax-weighted sum: `context` is [B, heads, T, headDim]. */
+  attentionContext(point: string, q: Value, context: Value, scale: number): Value;
+}
+
+export interface AttentionKV {
+  k: Value;
+  v: Value;
+  maskBias: Value;
+}
+
+/** Graph inputs of one encoder pass. */
+export interface EncoderInputs {
+  /** int64 [B, T] */
+  ids: Value;
+  /** float [B, T]: 1 for tokens, 0 for padding. */
+  mask: Value;
+  /** int64 [B, T], for joint pair encoding. */
+  typeIds?: Value;
+}
+
+export interface BuildOptions {
+  /** Training graphs may use dropout; evaluation graphs never do. */
+  train: boolean;
+}
+
+export interface Backbone {
+  readonly info: BackboneInfo;
+  readonly tokenizer: Tokenizer;
+  /**
+   * Build the encoder into `g` and return the pooled sentence representation [B, pooledSize].
+   * Every attachment point listed in `info.points` must be passed to the matching hook exactly
+   * once per call (pair encoders call `encode` twice, sharing weights and modules).
+   */
+  encode(g: Graph, inputs: EncoderInputs, hooks: EncoderHooks, opts: BuildOptions): Value;
+  /** The frozen weights at an attachment point, by role (full fine-tuning starts from them). */
+  pretrained(point: string): Partial<Record<WeightRole, TensorData>>;
+}

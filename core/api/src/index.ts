@@ -1,0 +1,17 @@
+/**
+ * @peftkit/api: what plugin authors import. Extension-point interfaces (each documented with its
+ * call order and invariants), the plain data types that flow between them, and a few shared
+ * utilities (the seeded RNG, error types). No engine logic lives here.
+ */
+export * from './backbone.js';
+export * from './backend.js';
+export * from './budget.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './importance.js';
+export * from './peft.js';
+export * from './plugin.js';
+export * from './rng.js';
+export * from './space.js';
+export * from './strategy.js';
+export * from './task.js';

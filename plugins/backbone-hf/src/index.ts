@@ -1,0 +1,2 @@
+/** @peftkit/plugin-hf: Hugging Face-format encoders (BERT, RoBERTa, DistilBERT): config.json + model.safetensors + tokenizer.json. */
+export {};

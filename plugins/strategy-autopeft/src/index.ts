@@ -1,0 +1,2 @@
+/** @peftkit/plugin-strategy-autopeft: AutoPEFT-style multi-objective Bayesian optimisation (GP surrogate, expected hypervolume improvement). */
+export {};

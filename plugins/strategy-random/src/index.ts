@@ -1,0 +1,2 @@
+/** @peftkit/plugin-strategy-random: Random search baseline over the same space and budget. */
+export {};
