@@ -1,2 +1,6 @@
-/** @peftkit/nn: Transformer encoder builder with named attachment points, task heads, and the program builder that assembles backbone, PEFT modules, head, loss and gradients into one graph. */
-export {};
+/**
+ * @peftkit/nn: transformer layers that call the encoder hooks at every attachment point, and the
+ * program builder that assembles backbone, PEFT modules, task head, loss and gradients.
+ */
+export * from './layers.js';
+export * from './hooks.js';
