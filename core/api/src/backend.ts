@@ -25,6 +25,8 @@ export interface BackendDescription {
   runtime: string;
   /** Execution provider actually in use (`cpu`, `cuda`). */
   provider: string;
+  /** Execution providers this runtime can load on this machine. */
+  available: string[];
   threads: number;
 }
 
