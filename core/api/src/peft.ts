@@ -113,3 +113,19 @@ export function parseModuleId(id: string): { type: string; point: string } {
   if (at <= 0) throw new Error(`invalid module id "${id}": expected <type>@<attachment point>`);
   return { type: id.slice(0, at), point: id.slice(at + 1) };
 }
+
+/** The value a hook site currently carries (what a module returns for sites it leaves alone). */
+export function siteValue(site: HookSite): HookResult {
+  switch (site.kind) {
+    case 'weight':
+      return site.value;
+    case 'linear':
+    case 'layernorm':
+    case 'sublayer':
+      return site.y;
+    case 'attention-keys':
+      return site.kv;
+    case 'attention-context':
+      return site.context;
+  }
+}

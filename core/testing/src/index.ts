@@ -1,2 +1,6 @@
-/** @peftkit/testing: Conformance test kit: mocha suites, one per extension point, that plugin authors run against their plugin; plus tiny fixture backbones and tasks. */
-export {};
+/**
+ * @peftkit/testing: what plugin authors use in their tests: conformance suites (one per extension
+ * point), tiny fixture backbones and tasks, and an in-process ONNX Runtime runner.
+ */
+export * from './fixtures.js';
+export * from './ort-runner.js';
