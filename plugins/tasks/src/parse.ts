@@ -1,0 +1,227 @@
+/**
+ * Readers for users' TSV and JSONL files (GLUE/SuperGLUE style). Every problem is a DataError that
+ * names the file, the line and the column or field, and says what was expected.
+ *
+ * TSV: one row per line, fields separated by tabs, no quoting or escaping (as in the GLUE files);
+ * blank lines are skipped; every row must have as many fields as the header (or, without a header,
+ * as the first row). JSONL: one JSON object per line; blank lines are skipped.
+ */
+import { readFileSync } from 'node:fs';
+import { DataError } from '@peftkit/api';
+
+/** A column by name (header or JSON key) or by 0-based index (TSV). */
+export type ColumnRef = string | number;
+
+export interface LabelSpec {
+  type: 'classification' | 'regression';
+  /** Label names in class-index order; when absent, classification labels are integers >= 0. */
+  names?: readonly string[];
+}
+
+export interface ParsedRow {
+  text: string;
+  pair?: string;
+  label: number;
+  /** 1-based line in its file, for later messages. */
+  line: number;
+}
+
+export interface Columns {
+  text: ColumnRef;
+  pair?: ColumnRef;
+  label: ColumnRef;
+}
+
+/** Read a whole file; missing files, directories and empty files get DataErrors. */
+export function readDataFile(path: string, role: string): string[] {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : String(err);
+    throw new DataError(`${role} data: ${why}; expected a readable data file`, path);
+  }
+  if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
+  if (content.trim() === '')
+    throw new DataError(`${role} data: file is empty; expected at least one row`, path);
+  return content.split(/\r?\n/);
+}
+
+/** Parse a label field (already a string or a JSON value) into a class index or target value. */
+function parseLabel(raw: unknown, spec: LabelSpec, column: string, file: string, line: number): number {
+  const shown = typeof raw === 'string' ? `'${raw}'` : JSON.stringify(raw);
+  if (spec.type === 'regression') {
+    const v =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    if (!Number.isFinite(v)) {
+      throw new DataError(
+        `${column}: ${shown} is not a number; expected a real-valued regression target`,
+        file,
+        line,
+      );
+    }
+    return v;
+  }
+  if (spec.names) {
+    const key =
+      typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : '';
+    const index = spec.names.indexOf(key);
+    if (index < 0) {
+      throw new DataError(
+        `${column}: unknown label ${shown}; expected one of ${spec.names.map((n) => `'${n}'`).join(', ')}`,
+        file,
+        line,
+      );
+    }
+    return index;
+  }
+  const v =
+    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(v) || v < 0) {
+    throw new DataError(
+      `${column}: ${shown} is not a class index; expected an integer 0..C-1 ` +
+        '(or list the label names in the `labels` option)',
+      file,
+      line,
+    );
+  }
+  return v;
+}
+
+export function parseTsv(
+  file: string,
+  role: string,
+  columns: Columns,
+  header: boolean,
+  spec: LabelSpec,
+): ParsedRow[] {
+  const lines = readDataFile(file, role);
+  let names: string[] | undefined;
+  let first = 0;
+  if (header) {
+    names = lines[0]!.split('\t');
+    first = 1;
+  }
+  const width = names?.length ?? lines.find((l) => l.trim() !== '')!.split('\t').length;
+  const describeColumn = (i: number) => (names ? `column '${names[i]}'` : `column ${i}`);
+  const resolve = (ref: ColumnRef, option: string): number => {
+    if (typeof ref === 'number') {
+      if (ref >= width) {
+        throw new DataError(
+          `column ${ref} (option ${option}) is out of range; expected an index below ${width}, the number of columns`,
+          file,
+          1,
+        );
+      }
+      return ref;
+    }
+    if (!names) {
+      throw new DataError(
+        `option ${option} names column '${ref}', but the file has no header; expected a 0-based index`,
+        file,
+      );
+    }
+    const i = names.indexOf(ref);
+    if (i < 0) {
+      throw new DataError(
+        `column '${ref}' (option ${option}) is not in the header; expected one of ${names.map((n) => `'${n}'`).join(', ')}`,
+        file,
+        1,
+      );
+    }
+    return i;
+  };
+  const textAt = resolve(columns.text, 'textColumn');
+  const pairAt = columns.pair === undefined ? undefined : resolve(columns.pair, 'pairColumn');
+  const labelAt = resolve(columns.label, 'labelColumn');
+
+  const rows: ParsedRow[] = [];
+  for (let i = first; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.trim() === '') continue;
+    const line = i + 1;
+    const fields = raw.split('\t');
+    if (fields.length !== width) {
+      const detail =
+        fields.length < width
+          ? `${describeColumn(fields.length)} is missing`
+          : `there is an extra field after ${describeColumn(width - 1)}`;
+      throw new DataError(
+        `expected ${width} tab-separated columns${names ? ` (${names.join(', ')})` : ''}, found ${fields.length}: ${detail}`,
+        file,
+        line,
+      );
+    }
+    const text = fields[textAt]!;
+    if (text.trim() === '')
+      throw new DataError(`${describeColumn(textAt)} is empty; expected text`, file, line);
+    const row: ParsedRow = {
+      text,
+      label: parseLabel(fields[labelAt]!, spec, describeColumn(labelAt), file, line),
+      line,
+    };
+    if (pairAt !== undefined) {
+      const pair = fields[pairAt]!;
+      if (pair.trim() === '')
+        throw new DataError(`${describeColumn(pairAt)} is empty; expected text`, file, line);
+      row.pair = pair;
+    }
+    rows.push(row);
+  }
+  if (rows.length === 0)
+    throw new DataError(`${role} data: no rows after the header; expected at least one`, file);
+  return rows;
+}
+
+export function parseJsonl(file: string, role: string, columns: Columns, spec: LabelSpec): ParsedRow[] {
+  const lines = readDataFile(file, role);
+  const rows: ParsedRow[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.trim() === '') continue;
+    const line = i + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      throw new DataError(
+        `invalid JSON (${(err as Error).message}); expected one JSON object per line`,
+        file,
+        line,
+      );
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new DataError(
+        `expected a JSON object, found ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+        file,
+        line,
+      );
+    }
+    const obj = value as Record<string, unknown>;
+    const text = (ref: ColumnRef): string => {
+      const v = obj[String(ref)];
+      if (typeof v !== 'string' || v.trim() === '') {
+        throw new DataError(
+          `field '${ref}' ${v === undefined ? 'is missing' : `is ${JSON.stringify(v)}`}; expected a non-empty string`,
+          file,
+          line,
+        );
+      }
+      return v;
+    };
+    const labelKey = String(columns.label);
+    if (obj[labelKey] === undefined || obj[labelKey] === null) {
+      throw new DataError(`field '${labelKey}' is missing; expected a label`, file, line);
+    }
+    const row: ParsedRow = {
+      text: text(columns.text),
+      label: parseLabel(obj[labelKey], spec, `field '${labelKey}'`, file, line),
+      line,
+    };
+    if (columns.pair !== undefined) row.pair = text(columns.pair);
+    rows.push(row);
+  }
+  return rows;
+}
