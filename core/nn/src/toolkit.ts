@@ -119,13 +119,16 @@ export class PeftToolkit implements ModuleToolkit {
     const big = t.params(p, from, options);
     const small = new Map(t.params(p, to, options).map((s) => [s.name, s]));
     const out: ParamSet = {};
+    // Slices whichever of the module's tensors `params` holds (all its parameters, or an optimiser
+    // buffer keyed by one parameter name).
     for (const s of big) {
       const src = params[`${id}/${s.name}`];
-      if (!src) throw new Error(`missing parameter ${id}/${s.name}`);
+      if (!src) continue;
       const target = small.get(s.name)!;
       out[`${id}/${s.name}`] =
         s.rankAxis === undefined ? src.slice() : sliceLeading(src, s.shape, target.shape, s.rankAxis);
     }
+    if (Object.keys(out).length === 0) throw new Error(`no parameter of ${id} to slice`);
     return out;
   }
 }

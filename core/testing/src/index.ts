@@ -4,3 +4,4 @@
  */
 export * from './fixtures.js';
 export * from './ort-runner.js';
+export * from './inprocess-backend.js';

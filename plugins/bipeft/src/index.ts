@@ -1,2 +1,7 @@
-/** @peftkit/plugin-bipeft: BIPEFT: S1/S2 search spaces, sensitivity importance, budget scheduler with progressive pruning and rank freezing, and the iterative search strategy. */
-export {};
+/** @peftkit/plugin-bipeft: BIPEFT's search spaces, sensitivity, budget scheduler and strategy. */
+export * from './relax.js';
+export * from './scheduler.js';
+export * from './sensitivity.js';
+export * from './spaces.js';
+export * from './strategy.js';
+export * from './supernet.js';

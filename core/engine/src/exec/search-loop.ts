@@ -1,0 +1,166 @@
+/**
+ * The search loop: start the strategy, then ask → run (through the executor) → tell until the
+ * strategy is done, checkpointing the strategy's state as it goes; then re-train the found
+ * architecture from scratch (unless the strategy already trained its final model) and score it.
+ *
+ * A resumed loop restores the strategy from its last checkpoint and continues; since every random
+ * stream and every data order is derived from the run seed and the checkpointed state, the final
+ * result equals that of an uninterrupted run.
+ */
+import type {
+  Budget,
+  Executor,
+  Logger,
+  RunEvent,
+  SearchContext,
+  SearchOutcome,
+  SearchStrategy,
+  SpaceDefinition,
+  StrategyEvent,
+  TrainJob,
+  TrainRecipe,
+  TrainResult,
+} from '@peftkit/api';
+import { Rng, deriveSeed } from '@peftkit/api';
+import type { TrainJobState } from './trainer.js';
+import type { Workbench } from './workbench.js';
+
+export interface LoopCheckpoint {
+  phase: 'search' | 'retrain' | 'done';
+  /** Strategy state after `asks` completed ask/tell rounds. */
+  strategy: unknown;
+  asks: number;
+  searchSeconds: number;
+  outcome?: SearchOutcome;
+  retrain?: TrainJobState;
+  final?: TrainResult;
+}
+
+export interface SearchLoopParts {
+  workbench: Workbench;
+  executor: Executor;
+  strategy: SearchStrategy;
+  space: SpaceDefinition;
+  budget: Budget;
+  recipes: { search: TrainRecipe; retrain: TrainRecipe };
+  seed: number;
+  log: Logger;
+  emit(e: RunEvent): void;
+  /** Persist a checkpoint (called after each ask/tell round at most every `checkpointSeconds`). */
+  save?(c: LoopCheckpoint): Promise<void>;
+  checkpointSeconds?: number;
+  resume?: LoopCheckpoint;
+}
+
+export interface SearchLoopResult {
+  outcome: SearchOutcome;
+  final: TrainResult;
+  searchSeconds: number;
+  retrainSeconds: number;
+}
+
+export function retrainJob(arch: SearchOutcome['architecture'], recipe: TrainRecipe, seed: number): TrainJob {
+  return {
+    kind: 'train',
+    id: 'retrain',
+    phase: 'retrain',
+    architecture: arch,
+    recipe,
+    train: 'train',
+    select: 'validation',
+    score: ['validation', 'test'],
+    seed: deriveSeed(seed, 'retrain'),
+    keepParams: true,
+  };
+}
+
+export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResult> {
+  const wb = p.workbench;
+  const ctx: SearchContext = {
+    backbone: wb.parts.backbone.info,
+    task: wb.parts.task.info,
+    space: p.space,
+    budget: p.budget,
+    seed: p.seed,
+    rng: new Rng(p.seed),
+    splitSizes: wb.splitSizes(),
+    recipes: p.recipes,
+    modules: wb.toolkit,
+    emit: (e: StrategyEvent) => p.emit({ phase: 'search', ...e }),
+    log: p.log,
+  };
+  let state: LoopCheckpoint = p.resume ?? { phase: 'search', strategy: undefined, asks: 0, searchSeconds: 0 };
+  const every = (p.checkpointSeconds ?? 30) * 1000;
+  let lastSave = performance.now();
+  const save = async (force: boolean) => {
+    if (!p.save) return;
+    if (!force && performance.now() - lastSave < every) return;
+    await p.save(state);
+    lastSave = performance.now();
+  };
+
+  if (state.phase === 'search') {
+    const t0 = performance.now();
+    const prior = state.searchSeconds;
+    p.strategy.start(ctx, state.strategy);
+    for (;;) {
+      const jobs = p.strategy.ask();
+      if (!jobs) break;
+      const results = await p.executor.run(jobs, p.emit);
+      p.strategy.tell(results);
+      state = {
+        ...state,
+        strategy: p.strategy.state(),
+        asks: state.asks + 1,
+        searchSeconds: prior + (performance.now() - t0) / 1000,
+      };
+      await save(false);
+    }
+    const outcome = p.strategy.outcome();
+    const count = wb.toolkit.countArchitecture(outcome.architecture);
+    if (count > p.budget.params) {
+      throw new Error(
+        `strategy returned an architecture with ${count} trainable parameters, over the budget of ${p.budget.params}`,
+      );
+    }
+    state = { ...state, phase: 'retrain', outcome, searchSeconds: prior + (performance.now() - t0) / 1000 };
+    p.emit({
+      type: 'search-end',
+      phase: 'search',
+      architecture: outcome.architecture,
+      trainableParams: count,
+      seconds: state.searchSeconds,
+    });
+    await save(true);
+  }
+
+  const outcome = state.outcome!;
+  let final = state.final;
+  let retrainSeconds = 0;
+  if (!final) {
+    if (outcome.final) {
+      final = outcome.final;
+    } else {
+      const job = retrainJob(outcome.architecture, p.recipes.retrain, p.seed);
+      const t0 = performance.now();
+      const { runTrainJob } = await import('./trainer.js');
+      final = await runTrainJob(wb, job, {
+        onEvent: p.emit,
+        resumeFrom: state.retrain,
+        checkpoint: async (s) => {
+          state = { ...state, retrain: s };
+          await save(false);
+        },
+      });
+      retrainSeconds = (performance.now() - t0) / 1000;
+    }
+    state = { ...state, phase: 'done', final };
+    await save(true);
+  }
+  return {
+    outcome,
+    final: final!,
+    searchSeconds: state.searchSeconds,
+    retrainSeconds: final!.seconds ?? retrainSeconds,
+  };
+}

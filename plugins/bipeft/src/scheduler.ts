@@ -1,0 +1,284 @@
+/**
+ * BIPEFT's budget scheduler (method spec §2.6–2.9): the budget-aware trigger, progressive module
+ * pruning on a budget-derived schedule, and progressive rank freezing.
+ *
+ * Trigger (§2.7): after every weight step, a greedy knapsack over the un-pruned modules sorted by
+ * importance gives a 0/1 selection z_t within the budget; once `window + 1` earlier selections exist,
+ * a pruning round fires when the mean cosine similarity of z_t with the last `window` ones is at
+ * least `threshold`.
+ *
+ * Pruning round (§2.8): Δ = (E[P] − B) / T_rem, T_rem ← T_rem − 1; remove the least important modules
+ * while their cumulative expected size stays ≤ Δ (at least one when Δ > 0). Once E[P] ≤ B rounds
+ * remove nothing but still count (quirk Q9, kept: it is what bounds the search length).
+ *
+ * Rank freezing (§2.9), right after a round: over the rank-logit history H since the previous round,
+ * global stability γ = cos(argmax indices at the start, at the end); freeze ⌊γ·M_unfrozen/T_rem⌋
+ * modules with the smallest dimension-stability indicator DSI_j = mean_k std_t(α_jk) ×
+ * KL(p_j(end) ‖ p_j(start)) (all of them when T_rem = 1).
+ *
+ * Expected size (§2.6): E[P] = Σ keep_j ρ_j · rankedSize_j with ρ_j the on-probability while more
+ * than `lastRounds` rounds remain and 1 in the last ones (so the budget is met deterministically).
+ */
+import type {
+  BudgetScheduler,
+  JsonSchema,
+  ModuleStatus,
+  ScheduleDecision,
+  ScheduleInput,
+} from '@peftkit/api';
+
+export interface SchedulerOptions {
+  /** Number of pruning rounds T (default 100). */
+  rounds?: number;
+  /** Trigger window W (default 5). */
+  window?: number;
+  /** Trigger cosine threshold (default 0.85). */
+  threshold?: number;
+  /** Rounds at the end in which every surviving module counts as on (default 10). */
+  lastRounds?: number;
+  /** Freeze ranks after rounds (default true). */
+  freezeRanks?: boolean;
+}
+
+export const schedulerOptionsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    rounds: {
+      type: 'integer',
+      minimum: 1,
+      default: 100,
+      description: 'Pruning rounds T until the budget is reached (max_prune_steps).',
+    },
+    window: {
+      type: 'integer',
+      minimum: 1,
+      default: 5,
+      description: 'Trigger window: earlier selections compared with the current one.',
+    },
+    threshold: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: 0.85,
+      description: 'Mean cosine similarity that fires a round.',
+    },
+    lastRounds: {
+      type: 'integer',
+      minimum: 0,
+      default: 10,
+      description: 'Final rounds in which E[P] counts surviving modules as on.',
+    },
+    freezeRanks: {
+      type: 'boolean',
+      default: true,
+      description: 'Progressively freeze rank choices after each round.',
+    },
+  },
+};
+
+interface State {
+  remaining: number;
+  round: number;
+  selections: number[][];
+  history: Record<string, number[][]>;
+  /** Whether a round has happened (expected sizes replace full sizes in the knapsack after it). */
+  pruned: boolean;
+}
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  if (aa === 0 && bb === 0) return 1;
+  if (aa === 0 || bb === 0) return 0;
+  return ab / Math.sqrt(aa * bb);
+}
+
+function softmax(x: readonly number[]): number[] {
+  const m = Math.max(...x);
+  const e = x.map((v) => Math.exp(v - m));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / z);
+}
+
+function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+}
+
+export class BipeftBudgetScheduler implements BudgetScheduler {
+  readonly rounds: number;
+  private readonly window: number;
+  private readonly threshold: number;
+  private readonly lastRounds: number;
+  private readonly freezeRanks: boolean;
+  private s: State;
+
+  constructor(options: SchedulerOptions = {}) {
+    this.rounds = options.rounds ?? 100;
+    this.window = options.window ?? 5;
+    this.threshold = options.threshold ?? 0.85;
+    this.lastRounds = options.lastRounds ?? 10;
+    this.freezeRanks = options.freezeRanks ?? true;
+    this.s = { remaining: this.rounds, round: 0, selections: [], history: {}, pruned: false };
+  }
+
+  get remaining(): number {
+    return this.s.remaining;
+  }
+
+  expectedParams(modules: readonly ModuleStatus[]): number {
+    const countAll = this.s.remaining <= this.lastRounds;
+    let total = 0;
+    for (const m of modules) {
+      if (m.pruned) continue;
+      total += (countAll ? 1 : m.onProbability) * m.rankedSize;
+    }
+    return total;
+  }
+
+  /** Size used by the knapsacks: full size before the first round, expected ranked size after. */
+  private knapsackSize(m: ModuleStatus): number {
+    return this.s.pruned ? m.rankedSize : m.fullSize;
+  }
+
+  decide(input: ScheduleInput): ScheduleDecision {
+    const alive = input.modules.filter((m) => !m.pruned);
+    const expected = this.expectedParams(input.modules);
+    // Rank-logit history for the stability indicator.
+    for (const m of alive) {
+      if (!m.rankLogits || m.rankFrozen) continue;
+      (this.s.history[m.id] ??= []).push(Array.from(m.rankLogits));
+    }
+    if (this.s.remaining <= 0) return { prune: [], freeze: [], finished: true, expectedParams: expected };
+
+    // Trigger: greedy top-importance selection under the budget.
+    const byImportance = [...alive].sort((a, b) => b.importance - a.importance || (a.id < b.id ? -1 : 1));
+    const chosen = new Set<string>();
+    let used = 0;
+    for (const m of byImportance) {
+      const size = this.knapsackSize(m);
+      if (used + size <= input.budget) {
+        chosen.add(m.id);
+        used += size;
+      }
+      if (used >= input.budget) break;
+    }
+    const z = input.modules.map((m) => (chosen.has(m.id) ? 1 : 0));
+    const hist = this.s.selections;
+    let similarity: number | null = null;
+    let fire = false;
+    if (hist.length > this.window) {
+      similarity = 0;
+      for (let i = 1; i <= this.window; i++) similarity += cosine(z, hist[hist.length - i]!);
+      similarity /= this.window;
+      fire = similarity >= this.threshold;
+    }
+    hist.push(z);
+    if (hist.length > this.window + 1) hist.splice(0, hist.length - (this.window + 1));
+    if (!fire)
+      return {
+        prune: [],
+        freeze: [],
+        finished: false,
+        expectedParams: expected,
+        event: similarity === null ? undefined : { similarity },
+      };
+
+    // Pruning round.
+    const delta = (expected - input.budget) / this.s.remaining;
+    this.s.remaining -= 1;
+    this.s.round += 1;
+    const prune: string[] = [];
+    if (delta > 0) {
+      const ascending = [...alive].sort((a, b) => a.importance - b.importance || (a.id < b.id ? -1 : 1));
+      let removed = 0;
+      for (const m of ascending) {
+        const size = this.knapsackSize(m);
+        // Strictly in importance order: stop at the first module that does not fit in Δ.
+        if (removed + size > delta) break;
+        prune.push(m.id);
+        removed += size;
+      }
+      if (prune.length === 0) prune.push(ascending[0]!.id);
+    }
+    this.s.pruned = true;
+    for (const id of prune) delete this.s.history[id];
+
+    // Rank freezing.
+    const freeze: string[] = [];
+    let gamma: number | null = null;
+    const unfrozen = alive.filter((m) => m.rankLogits && !m.rankFrozen && !prune.includes(m.id));
+    if (this.freezeRanks && unfrozen.length > 0 && this.s.remaining > 0) {
+      const withHistory = unfrozen.filter((m) => (this.s.history[m.id]?.length ?? 0) >= 2);
+      if (withHistory.length > 0) {
+        const start = withHistory.map((m) => argmax(this.s.history[m.id]![0]!));
+        const end = withHistory.map((m) => {
+          const h = this.s.history[m.id]!;
+          return argmax(h[h.length - 1]!);
+        });
+        gamma = cosine(start, end);
+        if (!Number.isFinite(gamma)) gamma = 1;
+        const n =
+          this.s.remaining === 1 ? unfrozen.length : Math.floor((gamma * unfrozen.length) / this.s.remaining);
+        const dsi = withHistory.map((m) => ({ id: m.id, dsi: stabilityIndicator(this.s.history[m.id]!) }));
+        dsi.sort((a, b) => a.dsi - b.dsi || (a.id < b.id ? -1 : 1));
+        for (const d of dsi.slice(0, n)) freeze.push(d.id);
+        if (this.s.remaining === 1) {
+          for (const m of unfrozen) if (!freeze.includes(m.id)) freeze.push(m.id);
+        }
+      } else if (this.s.remaining === 1) {
+        for (const m of unfrozen) freeze.push(m.id);
+      }
+      for (const id of Object.keys(this.s.history)) this.s.history[id] = [];
+    }
+    for (const id of freeze) delete this.s.history[id];
+    return {
+      prune,
+      freeze,
+      finished: this.s.remaining === 0,
+      expectedParams: expected,
+      event: { round: this.s.round, remaining: this.s.remaining, delta, similarity, gamma },
+    };
+  }
+
+  state(): unknown {
+    return structuredClone(this.s);
+  }
+
+  restore(state: unknown): void {
+    this.s = structuredClone(state as State);
+  }
+}
+
+/**
+ * Dimension stability indicator of one module over a history of rank logits (spec §2.9): the mean
+ * over candidates of the standard deviation of each logit, times KL(p_end ‖ p_start). Small means
+ * stable.
+ */
+export function stabilityIndicator(history: readonly (readonly number[])[]): number {
+  const K = history[0]!.length;
+  const T = history.length;
+  let stdSum = 0;
+  for (let k = 0; k < K; k++) {
+    let mean = 0;
+    for (const h of history) mean += h[k]!;
+    mean /= T;
+    let v = 0;
+    for (const h of history) v += (h[k]! - mean) ** 2;
+    // torch.std default: unbiased (T - 1).
+    stdSum += Math.sqrt(v / Math.max(1, T - 1));
+  }
+  const pEnd = softmax(history[T - 1]!);
+  const pStart = softmax(history[0]!);
+  let kl = 0;
+  for (let k = 0; k < K; k++) if (pEnd[k]! > 0) kl += pEnd[k]! * Math.log(pEnd[k]! / pStart[k]!);
+  return (stdSum / K) * kl;
+}

@@ -1,0 +1,128 @@
+/**
+ * BIPEFT's two search spaces, expressed over attachment-point patterns so that they apply to any
+ * backbone (method spec §1.3):
+ *
+ * S1 (`s1`, the S3Delta mixed space): per layer, LoRA on the attention q/k/v/o and FFN in/out
+ * projections, a low-rank adapter after the attention and after the FFN sublayer (matrix modules:
+ * on/off + rank), BitFit on those six projections and on both LayerNorms, LNFit on both
+ * LayerNorms (vector modules: on/off only).
+ *
+ * S2 (`s2`, the AutoPEFT space): per layer, a serial adapter and a parallel adapter on the FFN
+ * sublayer and a (gated) prefix on the self-attention, each on/off + size.
+ *
+ * The binary and rank dimensions stay separate: every candidate has an on/off decision, and ranked
+ * ones a set of candidate ranks (default {1, 4, 8}).
+ */
+import type {
+  BackboneInfo,
+  Candidate,
+  JsonSchema,
+  ModuleTypes,
+  SearchSpace,
+  SpaceDefinition,
+} from '@peftkit/api';
+import { matchPoints, moduleId } from '@peftkit/api';
+
+export interface SpaceEntry {
+  type: string;
+  targets: string[];
+  options?: Record<string, unknown>;
+}
+
+export interface SpaceOptions {
+  ranks?: number[];
+  /** Replace the default entries (module type + target patterns). */
+  entries?: SpaceEntry[];
+}
+
+export const S1_ENTRIES: SpaceEntry[] = [
+  { type: 'lora', targets: ['layer.*.attn.{q,k,v,o}', 'layer.*.ffn.{in,out}'] },
+  {
+    type: 'lowrank-adapter',
+    targets: ['layer.*.attn.sublayer', 'layer.*.ffn.sublayer'],
+    options: { reductionFactor: 32 },
+  },
+  {
+    type: 'bitfit',
+    targets: ['layer.*.attn.{q,k,v,o}', 'layer.*.ffn.{in,out}', 'layer.*.ln_attn', 'layer.*.ln_ffn'],
+  },
+  { type: 'lnfit', targets: ['layer.*.ln_attn', 'layer.*.ln_ffn'] },
+];
+
+export const S2_ENTRIES: SpaceEntry[] = [
+  { type: 'adapter', targets: ['layer.*.ffn.sublayer'] },
+  { type: 'parallel-adapter', targets: ['layer.*.ffn.sublayer'] },
+  { type: 'prefix', targets: ['layer.*.attn.scores'], options: { style: 'gated' } },
+];
+
+export const spaceOptionsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ranks: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1 },
+      minItems: 1,
+      uniqueItems: true,
+      description:
+        'Candidate ranks / bottleneck sizes / prefix lengths of ranked modules (default [1, 4, 8]).',
+    },
+    entries: {
+      type: 'array',
+      description:
+        'Module types and the attachment-point patterns they are placed on (replaces the default entries).',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'targets'],
+        properties: {
+          type: { type: 'string', description: 'Module type name (lora, bitfit, lnfit, adapter, ...).' },
+          targets: {
+            type: 'array',
+            items: { type: 'string' },
+            minItems: 1,
+            description: 'Glob patterns over attachment-point names.',
+          },
+          options: { type: 'object', description: 'Per-module options of the type.' },
+        },
+      },
+    },
+  },
+};
+
+export class PatternSpace implements SearchSpace {
+  private readonly ranks: number[];
+
+  constructor(
+    private readonly name: string,
+    private readonly entries: readonly SpaceEntry[],
+    options: SpaceOptions = {},
+  ) {
+    this.ranks = [...(options.ranks ?? [1, 4, 8])].sort((a, b) => a - b);
+    if (options.entries) this.entries = options.entries;
+  }
+
+  build(backbone: BackboneInfo, types: ModuleTypes): SpaceDefinition {
+    const candidates: Candidate[] = [];
+    const seen = new Set<string>();
+    for (const e of this.entries) {
+      const type = types.get(e.type);
+      const points = matchPoints(e.targets, backbone.points, type.attachesTo).filter((p) => type.accepts(p));
+      for (const p of points) {
+        const id = moduleId(e.type, p.name);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        candidates.push({
+          id,
+          type: e.type,
+          point: p.name,
+          ranks: type.ranked ? this.ranks : null,
+          options: e.options ?? {},
+        });
+      }
+    }
+    if (candidates.length === 0)
+      throw new Error(`search space ${this.name}: no candidate module on backbone ${backbone.name}`);
+    return { name: this.name, candidates };
+  }
+}

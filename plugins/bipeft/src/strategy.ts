@@ -1,0 +1,711 @@
+/**
+ * The BIPEFT search strategy (method spec §2): a first-order, DARTS-style alternation of one
+ * architecture step (on a batch of the architecture half of the training data) and one weight step
+ * (on the weight half) per iteration. Architecture steps alternate between the binary space (on/off,
+ * ranks at their argmax) and the dimension space (ranks, on/off fixed), with hard Gumbel-softmax
+ * samples at a temperature annealed from 5 to 1. Module sensitivity is tracked every iteration; from
+ * the prune-begin epoch on, the budget scheduler prunes modules and freezes ranks, and the search
+ * stops as soon as its rounds are used up (early selection). The found architecture is re-trained
+ * from scratch by the engine.
+ *
+ * Ablations (spec §4.1): mode `entangled` (one joint space with rank 0 as a candidate),
+ * `binary-then-dimension`, `dimension-then-binary`; `gumbel: false`; `earlySelection: false`.
+ *
+ * Written as an ask/tell state machine: every `tell` leaves a complete, checkpointable state.
+ */
+import type {
+  Architecture,
+  BudgetScheduler,
+  GradientJob,
+  GradientResult,
+  ImportanceEstimator,
+  ImportanceSample,
+  Job,
+  JobResult,
+  JsonSchema,
+  ParamSet,
+  SearchContext,
+  SearchOutcome,
+  SearchStrategy,
+  EvaluateResult,
+  Metrics,
+  RngState,
+} from '@peftkit/api';
+import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
+import { type Optimizer, type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
+import { softmaxDistanceRegularizer } from './relax.js';
+import { type ArchSample, Supernet, type SupernetState } from './supernet.js';
+
+export type SearchMode = 'iterative' | 'entangled' | 'binary-then-dimension' | 'dimension-then-binary';
+
+export interface BipeftOptions {
+  mode?: SearchMode;
+  gumbel?: boolean;
+  earlySelection?: boolean;
+  pruneBeginEpoch?: number;
+  archLr?: number;
+  archBetas?: [number, number];
+  archWeightDecay?: number;
+  regularization?: number;
+  tauStart?: number;
+  tauEnd?: number;
+  /** Fold pruned/frozen modules into a smaller program once this fraction of it changed. */
+  foldFraction?: number;
+  evaluateEachEpoch?: boolean;
+}
+
+export const bipeftOptionsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    mode: {
+      enum: ['iterative', 'entangled', 'binary-then-dimension', 'dimension-then-binary'],
+      default: 'iterative',
+      description:
+        'iterative: alternate binary and dimension steps (BIPEFT); the others are the ablations of spec §4.1.',
+    },
+    gumbel: {
+      type: 'boolean',
+      default: true,
+      description: 'Hard Gumbel-softmax samples (false: plain softmax weights, ablation).',
+    },
+    earlySelection: {
+      type: 'boolean',
+      default: true,
+      description:
+        'Budget-guided early selection: prune, freeze ranks and stop early (false: run all epochs, argmax architecture).',
+    },
+    pruneBeginEpoch: {
+      type: 'integer',
+      minimum: 0,
+      default: 1,
+      description: 'Epoch from which the trigger may fire (E0).',
+    },
+    archLr: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 0.01,
+      description: 'Adam learning rate of the architecture logits.',
+    },
+    archBetas: {
+      type: 'array',
+      items: { type: 'number' },
+      minItems: 2,
+      maxItems: 2,
+      default: [0.5, 0.999],
+      description: 'Adam betas of the architecture optimiser.',
+    },
+    archWeightDecay: {
+      type: 'number',
+      minimum: 0,
+      default: 1e-4,
+      description: 'L2 weight decay of the architecture logits.',
+    },
+    regularization: {
+      type: 'number',
+      minimum: 0,
+      default: 0.01,
+      description: 'Weight of the mean |softmax(θ) − θ| regulariser.',
+    },
+    tauStart: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 5,
+      description: 'Gumbel temperature in the first epoch.',
+    },
+    tauEnd: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 1,
+      description: 'Temperature approached in the last epoch (τ_e = start − (start − end)·e/E).',
+    },
+    foldFraction: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: 0.2,
+      description: 'Recompile a smaller program once this fraction of its modules was pruned or rank-frozen.',
+    },
+    evaluateEachEpoch: {
+      type: 'boolean',
+      default: true,
+      description: 'Score the derived sub-network on the validation split after every epoch.',
+    },
+  },
+};
+
+type Pending = 'arch' | 'weight' | 'eval' | 'done';
+
+interface State {
+  pending: Pending;
+  epoch: number;
+  /** Position in the current epoch's weight-batch order. */
+  cursor: number;
+  archEpoch: number;
+  archCursor: number;
+  stage: 'binary' | 'dimension';
+  step: number;
+  stopped: 'schedule' | 'epochs' | null;
+  net: SupernetState;
+  weightOpt: OptimizerState;
+  archOpt: OptimizerState;
+  importance: unknown;
+  scheduler: unknown;
+  rng: RngState;
+  /** Architecture-step gradients of the current iteration, kept until the weight step. */
+  archGrads: ParamSet | null;
+  archLoss: number | null;
+  lastSample: { gates: Float32Array; masks: Float32Array } | null;
+  validation: { epoch: number; step: number; metrics: Metrics }[];
+  curve: { step: number; expected: number }[];
+  rounds: number;
+  folds: number;
+  repaired: string[];
+  budgetWarning: string | null;
+}
+
+export class BipeftStrategy implements SearchStrategy {
+  private readonly opts: Required<BipeftOptions>;
+  private ctx!: SearchContext;
+  private net!: Supernet;
+  private st!: State;
+  private rng!: Rng;
+  private weightOpt!: Optimizer;
+  private archOpt!: Optimizer;
+  /** The sample of the pending architecture step (rebuilt from the RNG state on resume). */
+  private archSample: ArchSample | null = null;
+
+  constructor(
+    private readonly importance: ImportanceEstimator,
+    private readonly scheduler: BudgetScheduler,
+    options: BipeftOptions = {},
+  ) {
+    this.opts = {
+      mode: options.mode ?? 'iterative',
+      gumbel: options.gumbel ?? true,
+      earlySelection: options.earlySelection ?? true,
+      pruneBeginEpoch: options.pruneBeginEpoch ?? 1,
+      archLr: options.archLr ?? 0.01,
+      archBetas: options.archBetas ?? [0.5, 0.999],
+      archWeightDecay: options.archWeightDecay ?? 1e-4,
+      regularization: options.regularization ?? 0.01,
+      tauStart: options.tauStart ?? 5,
+      tauEnd: options.tauEnd ?? 1,
+      foldFraction: options.foldFraction ?? 0.2,
+      evaluateEachEpoch: options.evaluateEachEpoch ?? true,
+    };
+  }
+
+  private get recipe() {
+    return this.ctx.recipes.search;
+  }
+
+  private get batchesPerEpoch(): number {
+    return Math.ceil(this.ctx.splitSizes['search.weight'] / this.recipe.batchSize);
+  }
+
+  private get totalSteps(): number {
+    return this.recipe.epochs * this.batchesPerEpoch;
+  }
+
+  start(ctx: SearchContext, resumed?: unknown): void {
+    this.ctx = ctx;
+    const entanglement = this.opts.mode === 'entangled' ? 'entangled' : 'disentangled';
+    this.weightOpt = createOptimizer(this.recipe);
+    this.archOpt = createOptimizer({
+      ...this.recipe,
+      optimizer: 'adam',
+      lr: this.opts.archLr,
+      betas: this.opts.archBetas,
+      eps: 1e-8,
+      weightDecay: this.opts.archWeightDecay,
+      headLr: undefined,
+    });
+    if (resumed) {
+      this.st = resumed as State;
+      this.rng = Rng.fromState(this.st.rng);
+      this.net = new Supernet(ctx.space.candidates, ctx.modules, entanglement, this.st.net);
+      this.weightOpt.restore(this.st.weightOpt);
+      this.archOpt.restore(this.st.archOpt);
+      this.importance.restore(this.st.importance);
+      this.scheduler.restore(this.st.scheduler);
+      return;
+    }
+    this.checkBudget();
+    this.rng = new Rng(deriveSeed(ctx.seed, 'bipeft'));
+    this.net = Supernet.init(ctx.space.candidates, ctx.modules, entanglement, this.rng);
+    this.st = {
+      pending: 'arch',
+      epoch: 0,
+      cursor: 0,
+      archEpoch: 0,
+      archCursor: 0,
+      stage: this.opts.mode === 'dimension-then-binary' ? 'dimension' : 'binary',
+      step: 0,
+      stopped: null,
+      net: this.net.s,
+      weightOpt: this.weightOpt.state(),
+      archOpt: this.archOpt.state(),
+      importance: this.importance.state(),
+      scheduler: this.scheduler.state(),
+      rng: this.rng.state(),
+      archGrads: null,
+      archLoss: null,
+      lastSample: null,
+      validation: [],
+      curve: [],
+      rounds: 0,
+      folds: 0,
+      repaired: [],
+      budgetWarning: this.st?.budgetWarning ?? null,
+    };
+    this.st.budgetWarning = this.warning;
+    ctx.emit({
+      type: 'search-start',
+      candidates: ctx.space.candidates.length,
+      supernetParams: this.supernetSize(),
+      budget: ctx.budget.params,
+      epochs: this.recipe.epochs,
+      batchesPerEpoch: this.batchesPerEpoch,
+    });
+  }
+
+  private warning: string | null = null;
+
+  private supernetSize(): number {
+    return this.ctx.space.candidates.reduce((a, c) => a + this.netFullSize(c.id), 0);
+  }
+
+  private netFullSize(id: string): number {
+    const c = this.ctx.space.candidates.find((x) => x.id === id)!;
+    return this.ctx.modules.count(
+      c.type,
+      c.point,
+      c.ranks ? c.ranks[c.ranks.length - 1]! : null,
+      c.options as Record<string, unknown>,
+    );
+  }
+
+  /** Budgets below the smallest module are an error; budgets above the supernet keep everything. */
+  private checkBudget(): void {
+    const { ctx } = this;
+    let smallest = Infinity;
+    let smallestId = '';
+    let total = 0;
+    for (const c of ctx.space.candidates) {
+      const min = ctx.modules.count(
+        c.type,
+        c.point,
+        c.ranks ? c.ranks[0]! : null,
+        c.options as Record<string, unknown>,
+      );
+      if (min < smallest) {
+        smallest = min;
+        smallestId = c.id;
+      }
+      total += this.netFullSize(c.id);
+    }
+    if (ctx.budget.params < smallest) {
+      throw new ConfigError(
+        `the budget of ${ctx.budget.params} trainable parameters is below the smallest module of the search space (${smallestId}: ${smallest} parameters)`,
+        undefined,
+        'budget',
+        `raise the budget to at least ${smallest} (ratio ${(smallest / ctx.budget.backboneParams).toExponential(3)})`,
+      );
+    }
+    if (ctx.budget.params >= total) {
+      this.warning = `the budget (${ctx.budget.params}) covers the whole supernet (${total} parameters): every module is kept`;
+      ctx.log.warn(this.warning);
+    }
+  }
+
+  private tau(): number {
+    const { tauStart, tauEnd } = this.opts;
+    return tauStart - ((tauStart - tauEnd) * this.st.epoch) / this.recipe.epochs;
+  }
+
+  private weightBatch(): number[] {
+    const order = new Rng(deriveSeed(this.ctx.seed, `bipeft-w-${this.st.epoch}`)).permutation(
+      this.ctx.splitSizes['search.weight'],
+    );
+    return order.slice(this.st.cursor, this.st.cursor + this.recipe.batchSize);
+  }
+
+  private archBatch(): number[] {
+    const n = this.ctx.splitSizes['search.arch'];
+    const bs = this.recipe.batchSize;
+    if (this.st.archCursor >= n) {
+      this.st.archEpoch++;
+      this.st.archCursor = 0;
+    }
+    const order = new Rng(deriveSeed(this.ctx.seed, `bipeft-a-${this.st.archEpoch}`)).permutation(n);
+    const idx = order.slice(this.st.archCursor, this.st.archCursor + bs);
+    this.st.archCursor += bs;
+    return idx;
+  }
+
+  /** Which architecture space this iteration's architecture step optimises. */
+  private archStage(): 'binary' | 'dimension' {
+    const half = this.st.epoch < this.recipe.epochs / 2;
+    switch (this.opts.mode) {
+      case 'iterative':
+        return this.st.stage;
+      case 'entangled':
+        return 'dimension';
+      case 'binary-then-dimension':
+        return half ? 'binary' : 'dimension';
+      case 'dimension-then-binary':
+        return half ? 'dimension' : 'binary';
+    }
+  }
+
+  private gradientJob(
+    split: GradientJob['split'],
+    indices: number[],
+    sample: ArchSample,
+    want: GradientJob['want'],
+  ): GradientJob {
+    return {
+      kind: 'gradient',
+      program: this.net.program(),
+      params: this.net.s.params,
+      gates: sample.gates,
+      rankMasks: sample.masks.length ? sample.masks : undefined,
+      split,
+      indices,
+      want,
+    };
+  }
+
+  ask(): readonly Job[] | null {
+    const st = this.st;
+    if (st.pending === 'done') return null;
+    if (st.pending === 'eval') {
+      const s = this.net.sample('derive', 1, this.rng, this.opts.gumbel, false, this.opts.earlySelection);
+      return [
+        {
+          kind: 'evaluate',
+          program: this.net.program(),
+          params: this.net.s.params,
+          gates: s.gates,
+          rankMasks: s.masks.length ? s.masks : undefined,
+          split: 'validation',
+          batchSize: Math.max(64, this.recipe.batchSize),
+        },
+      ];
+    }
+    // The RNG state is committed in tell(), so asking again after a resume draws the same sample.
+    const rng = Rng.fromState(st.rng);
+    if (st.pending === 'arch') {
+      const stage = this.archStage();
+      const tau = this.tau();
+      const sample =
+        stage === 'binary'
+          ? this.net.sample('binary', tau, rng, this.opts.gumbel, false, false)
+          : this.net.sample('dimension', tau, rng, this.opts.gumbel, this.opts.earlySelection, false);
+      this.archSample = sample;
+      this.pendingRng = rng.state();
+      const saved = { archEpoch: st.archEpoch, archCursor: st.archCursor };
+      const indices = this.archBatch();
+      this.pendingArchCursor = { archEpoch: st.archEpoch, archCursor: st.archCursor };
+      st.archEpoch = saved.archEpoch;
+      st.archCursor = saved.archCursor;
+      return [
+        this.gradientJob('search.arch', indices, sample, {
+          params: true,
+          gates: sample.binary.size > 0,
+          rankMasks: sample.ranks.size > 0 || sample.joint.size > 0,
+        }),
+      ];
+    }
+    const sample = this.net.sample('binary', this.tau(), rng, this.opts.gumbel, false, false);
+    this.pendingRng = rng.state();
+    return [this.gradientJob('search.weight', this.weightBatch(), sample, { params: true })];
+  }
+
+  private pendingRng: RngState | null = null;
+  private pendingArchCursor: { archEpoch: number; archCursor: number } | null = null;
+
+  tell(results: readonly JobResult[]): void {
+    const r = results[0]!;
+    const st = this.st;
+    st.rng = this.pendingRng ?? st.rng;
+    this.pendingRng = null;
+    if (st.pending === 'eval') this.tellEval(r as EvaluateResult);
+    else if (st.pending === 'arch') this.tellArch(r as GradientResult);
+    else this.tellWeight(r as GradientResult);
+    st.weightOpt = this.weightOpt.state();
+    st.archOpt = this.archOpt.state();
+    st.importance = this.importance.state();
+    st.scheduler = this.scheduler.state();
+  }
+
+  private tellArch(r: GradientResult): void {
+    const st = this.st;
+    if (this.pendingArchCursor) {
+      st.archEpoch = this.pendingArchCursor.archEpoch;
+      st.archCursor = this.pendingArchCursor.archCursor;
+      this.pendingArchCursor = null;
+    }
+    const sample = this.archSample!;
+    const { beta, alpha } = this.net.backward(sample, r.gateGrads, r.rankMaskGrads);
+    // Architecture gradient = task gradient of the sampled space + the regulariser on every tensor
+    // (binary logits of ranked modules, of vector modules, and rank logits), as in the released code.
+    const alive = this.net.alive();
+    const groups: { ids: string[]; of: 'beta' | 'alpha' }[] = [
+      { ids: alive.filter((c) => c.ranks && this.opts.mode !== 'entangled').map((c) => c.id), of: 'beta' },
+      { ids: alive.filter((c) => !c.ranks).map((c) => c.id), of: 'beta' },
+      {
+        ids: alive.filter((c) => c.ranks && this.net.s.frozen[c.id] === undefined).map((c) => c.id),
+        of: 'alpha',
+      },
+    ];
+    const params: ParamSet = {};
+    const grads: ParamSet = {};
+    for (const g of groups) {
+      if (g.ids.length === 0) continue;
+      const rows = g.ids.map((id) => this.net.s[g.of][id]!);
+      const rg = g.ids.map((id) => [
+        ...((g.of === 'beta' ? beta : alpha).get(id) ?? rows[g.ids.indexOf(id)]!.map(() => 0)),
+      ]);
+      softmaxDistanceRegularizer(rows, this.opts.regularization, rg);
+      g.ids.forEach((id, k) => {
+        params[`${g.of}/${id}`] = Float32Array.from(rows[k]!);
+        grads[`${g.of}/${id}`] = Float32Array.from(rg[k]!);
+      });
+    }
+    this.archOpt.step(params, grads, this.opts.archLr);
+    for (const [name, v] of Object.entries(params)) {
+      const [of, ...rest] = name.split('/');
+      this.net.s[of as 'beta' | 'alpha'][rest.join('/')] = Array.from(v);
+    }
+    st.archGrads = r.grads;
+    st.archLoss = r.loss;
+    if (this.opts.mode === 'iterative') st.stage = st.stage === 'binary' ? 'dimension' : 'binary';
+    st.pending = 'weight';
+    this.archSample = null;
+  }
+
+  private tellWeight(r: GradientResult): void {
+    const st = this.st;
+    const grads = { ...r.grads };
+    if (this.recipe.clipNorm !== null) clipGradNorm(grads, this.recipe.clipNorm);
+    this.weightOpt.step(
+      this.net.s.params,
+      grads,
+      lrAt(Math.min(st.step, this.totalSteps - 1), this.totalSteps, this.recipe),
+    );
+    st.step++;
+    // Sensitivity from this iteration's weight and architecture gradients.
+    const samples: ImportanceSample[] = [];
+    for (const c of this.net.alive()) {
+      const names = Object.keys(this.net.s.params).filter((n) => n.startsWith(`${c.id}/`));
+      samples.push({
+        id: c.id,
+        size: this.netFullSize(c.id),
+        params: names.map((n) => this.net.s.params[n]!),
+        weightGrads: names.map((n) => r.grads[n]!),
+        archGrads: st.archGrads ? names.map((n) => st.archGrads![n]!) : undefined,
+      });
+    }
+    this.importance.observe(st.step, samples);
+    st.archGrads = null;
+
+    const scores = this.importance.scores();
+    const statuses = this.net.statuses(scores);
+    const expected = this.scheduler.expectedParams(statuses);
+    st.curve.push({ step: st.step, expected });
+    let finished = false;
+    if (this.opts.earlySelection && st.epoch >= this.opts.pruneBeginEpoch) {
+      const d = this.scheduler.decide({
+        step: st.step,
+        epoch: st.epoch,
+        budget: this.ctx.budget.params,
+        modules: statuses,
+      });
+      if (d.prune.length > 0 || d.freeze.length > 0 || d.event?.round !== undefined) {
+        for (const id of d.prune) this.net.s.kept[id] = false;
+        const frozen = d.freeze.map((id) => {
+          const c = this.net.byId.get(id)!;
+          const idx = this.net.rankIndex(c);
+          this.net.s.frozen[id] = idx;
+          return { id, rank: c.ranks![idx]! };
+        });
+        st.rounds++;
+        const after = this.scheduler.expectedParams(this.net.statuses(scores));
+        this.ctx.emit({
+          type: 'round',
+          step: st.step,
+          epoch: st.epoch,
+          ...(d.event ?? {}),
+          pruned: d.prune,
+          frozen,
+          expectedBefore: d.expectedParams,
+          expectedAfter: after,
+          budget: this.ctx.budget.params,
+          kept: this.net.alive().length,
+        });
+        for (const f of frozen) this.ctx.emit({ type: 'freeze', step: st.step, module: f.id, rank: f.rank });
+        this.maybeFold(false);
+      }
+      finished = d.finished;
+    }
+    this.ctx.emit({
+      type: 'step',
+      step: st.step,
+      epoch: st.epoch,
+      done: st.step,
+      total: this.totalSteps,
+      lossWeight: r.loss,
+      lossArch: st.archLoss,
+      tau: this.tau(),
+      expected,
+      budget: this.ctx.budget.params,
+      kept: this.net.alive().length,
+      frozen: Object.keys(this.net.s.frozen).length,
+    });
+    st.cursor += this.recipe.batchSize;
+    if (finished) {
+      st.stopped = 'schedule';
+      st.pending = 'eval';
+      return;
+    }
+    if (st.cursor >= this.ctx.splitSizes['search.weight']) {
+      st.cursor = 0;
+      st.epoch++;
+      if (this.opts.evaluateEachEpoch || st.epoch >= this.recipe.epochs) {
+        st.pending = 'eval';
+        if (st.epoch >= this.recipe.epochs) st.stopped = 'epochs';
+        return;
+      }
+    }
+    st.pending = 'arch';
+  }
+
+  private tellEval(r: EvaluateResult): void {
+    const st = this.st;
+    st.validation.push({ epoch: st.epoch, step: st.step, metrics: r.metrics });
+    this.ctx.emit({
+      type: 'search-eval',
+      epoch: st.epoch,
+      step: st.step,
+      validation: r.metrics,
+      kept: this.net.alive().length,
+    });
+    st.pending = st.stopped ? 'done' : 'arch';
+  }
+
+  /** Fold pruned modules out of the program and frozen ranks into it, when enough has changed. */
+  private maybeFold(force: boolean): void {
+    const s = this.net.s;
+    const prog = this.net.inProgram();
+    const pending = prog.filter(
+      (c) =>
+        (!s.kept[c.id] && s.folded[c.id] !== 'pruned') ||
+        (s.kept[c.id] && s.frozen[c.id] !== undefined && c.ranks && s.folded[c.id] !== 'frozen'),
+    );
+    if (pending.length === 0 || (!force && pending.length < this.opts.foldFraction * prog.length)) return;
+    const drop: string[] = [];
+    const optState = this.weightOpt.state();
+    for (const c of pending) {
+      const names = Object.keys(s.params).filter((n) => n.startsWith(`${c.id}/`));
+      if (!s.kept[c.id]) {
+        for (const n of names) delete s.params[n];
+        drop.push(...names);
+        s.folded[c.id] = 'pruned';
+        continue;
+      }
+      const from = c.ranks![c.ranks!.length - 1]!;
+      const to = c.ranks![s.frozen[c.id]!]!;
+      Object.assign(
+        s.params,
+        this.ctx.modules.slice(s.params, c.type, c.point, from, to, c.options as Record<string, unknown>),
+      );
+      // Slice the optimiser's moment buffers the same way, so the leading components continue
+      // exactly as they would have without folding.
+      for (const n of names) {
+        const ps = optState.params[n];
+        if (!ps) continue;
+        for (const [b, buf] of Object.entries(ps.buffers)) {
+          ps.buffers[b] = this.ctx.modules.slice(
+            { [n]: buf },
+            c.type,
+            c.point,
+            from,
+            to,
+            c.options as Record<string, unknown>,
+          )[n]!;
+        }
+      }
+      s.folded[c.id] = 'frozen';
+    }
+    this.weightOpt.restore(optState);
+    this.weightOpt.drop(drop);
+    this.st.folds++;
+    this.ctx.emit({
+      type: 'fold',
+      step: this.st.step,
+      modules: this.net.program().modules.length,
+      folded: pending.map((c) => c.id),
+    });
+  }
+
+  state(): unknown {
+    this.st.net = this.net.s;
+    return this.st;
+  }
+
+  outcome(): SearchOutcome {
+    let arch: Architecture = this.net.derive(this.opts.earlySelection);
+    arch = this.repair(arch);
+    const count = this.ctx.modules.countArchitecture(arch);
+    return {
+      architecture: arch,
+      summary: {
+        steps: this.st.step,
+        epochs:
+          this.st.epoch + (this.st.cursor > 0 ? this.st.cursor / this.ctx.splitSizes['search.weight'] : 0),
+        stoppedBy: this.st.stopped,
+        rounds: this.st.rounds,
+        folds: this.st.folds,
+        searchValidation: this.st.validation,
+        expectedCurve: this.st.curve,
+        budgetRepair: this.st.repaired,
+        warning: this.st.budgetWarning,
+        trainableParams: count,
+        mode: this.opts.mode,
+        gumbel: this.opts.gumbel,
+        earlySelection: this.opts.earlySelection,
+      },
+    };
+  }
+
+  /**
+   * Guarantee the budget: the derived architecture's exact parameter count must not exceed it. With
+   * early selection it normally fits already (expected sizes are not exact counts, and without early
+   * selection the argmax ignores the budget); otherwise the least important modules are dropped.
+   */
+  private repair(arch: Architecture): Architecture {
+    const scores = this.importance.scores();
+    const mods = [...arch.modules];
+    let total = this.ctx.modules.countArchitecture({ modules: mods });
+    const order = [...mods].sort(
+      (a, b) => (scores.get(`${a.type}@${a.point}`) ?? 0) - (scores.get(`${b.type}@${b.point}`) ?? 0),
+    );
+    for (const m of order) {
+      if (total <= this.ctx.budget.params) break;
+      mods.splice(mods.indexOf(m), 1);
+      total -= this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
+      this.st.repaired.push(`${m.type}@${m.point}`);
+    }
+    if (this.st.repaired.length) {
+      this.ctx.emit({
+        type: 'budget-repair',
+        removed: this.st.repaired,
+        trainableParams: total,
+        budget: this.ctx.budget.params,
+      });
+    }
+    return { modules: mods };
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * BIPEFT end to end on the tiny fixture (fast): the search prunes to the budget, freezes ranks,
+ * stops early, and an interrupted-and-resumed run gives exactly the uninterrupted result.
+ */
+import { expect } from 'chai';
+import type { Budget, Executor, ModuleTypes, PeftModuleType, RunEvent, TrainRecipe } from '@peftkit/api';
+import { resolveBudget } from '@peftkit/api';
+import { LocalExecutor, type LoopCheckpoint, Workbench, runSearchLoop } from '@peftkit/engine';
+import { lora } from '@peftkit/plugin-peft-modules';
+import { InProcessBackend, tinyBackbone, tinyTask } from '@peftkit/testing';
+import {
+  BipeftBudgetScheduler,
+  BipeftSensitivity,
+  BipeftStrategy,
+  type BipeftOptions,
+  PatternSpace,
+} from '../src/index.js';
+
+const types: ModuleTypes = {
+  get: (n: string): PeftModuleType => {
+    if (n !== 'lora') throw new Error(`no module type ${n}`);
+    return lora;
+  },
+  names: () => ['lora'],
+};
+
+const recipe: TrainRecipe = {
+  epochs: 6,
+  batchSize: 8,
+  optimizer: 'adamw',
+  lr: 3e-3,
+  weightDecay: 1e-4,
+  betas: [0.9, 0.999],
+  eps: 1e-8,
+  momentum: 0,
+  schedule: 'linear',
+  warmupRatio: 0,
+  clipNorm: 2,
+  evalEvery: 1,
+  dropout: 0,
+};
+
+function setup() {
+  const backbone = tinyBackbone({ hidden: 8 });
+  const task = tinyTask({ train: 64, validation: 24, test: 24 });
+  const backend = new InProcessBackend();
+  const wb = new Workbench({
+    backbone,
+    task,
+    backend,
+    types,
+    seed: 5,
+    log: { info() {}, warn() {}, debug() {} },
+  });
+  const space = new PatternSpace(
+    'lora-only',
+    [{ type: 'lora', targets: ['layer.*.attn.{q,k,v,o}', 'layer.*.ffn.{in,out}'] }],
+    {
+      ranks: [1, 2, 4],
+    },
+  ).build(backbone.info, types);
+  return { backbone, wb, backend, space };
+}
+
+async function search(
+  budget: Budget,
+  opts: BipeftOptions,
+  extra: {
+    executor?: (wb: Workbench) => Executor;
+    save?: (c: LoopCheckpoint) => Promise<void>;
+    resume?: LoopCheckpoint;
+  } = {},
+) {
+  const { wb, space } = setup();
+  const events: RunEvent[] = [];
+  const strategy = new BipeftStrategy(
+    new BipeftSensitivity(),
+    new BipeftBudgetScheduler({ rounds: 6, window: 2, lastRounds: 2, threshold: 0.5 }),
+    opts,
+  );
+  const result = await runSearchLoop({
+    workbench: wb,
+    executor: extra.executor ? extra.executor(wb) : new LocalExecutor(wb),
+    strategy,
+    space,
+    budget,
+    recipes: { search: recipe, retrain: { ...recipe, epochs: 2 } },
+    seed: 42,
+    log: { info() {}, warn() {}, debug() {} },
+    emit: (e) => events.push(e),
+    save: extra.save,
+    checkpointSeconds: 0,
+    resume: extra.resume,
+  });
+  return { result, events, wb };
+}
+
+describe('BIPEFT strategy (tiny fixture)', function () {
+  this.timeout(120_000);
+
+  it('prunes to the budget with rounds, freezes ranks and stops early', async () => {
+    const { space, wb } = setup();
+    const supernet = space.candidates.reduce((a, c) => a + wb.toolkit.count(c.type, c.point, 4), 0);
+    const budget = resolveBudget({ params: Math.floor(supernet * 0.15) }, 1e6);
+    const { result, events } = await search(budget, { pruneBeginEpoch: 0 });
+    const rounds = events.filter((e) => e.type === 'round');
+    expect(rounds.length).to.equal(6);
+    expect(rounds.some((r) => (r.pruned as string[]).length > 0)).to.equal(true);
+    expect(rounds[0]).to.have.property('similarity');
+    expect(events.some((e) => e.type === 'freeze')).to.equal(true);
+    expect(result.outcome.summary!.stoppedBy).to.equal('schedule');
+    const steps = events.filter((e) => e.type === 'step').length;
+    expect(steps).to.be.lessThan(6 * 4);
+    expect(result.final.trainableParams).to.be.at.most(budget.params);
+    expect(result.final.trainableParams).to.be.greaterThan(0);
+    expect(result.final.metrics.test!.accuracy).to.be.a('number');
+  });
+
+  it('an interrupted and resumed search gives exactly the uninterrupted result', async () => {
+    const budget = resolveBudget({ params: 150 }, 1e6);
+    const opts: BipeftOptions = { pruneBeginEpoch: 0 };
+    const reference = await search(budget, opts);
+    // Interrupted run: the executor dies after 9 jobs; checkpoints are kept as a serialising store would.
+    let saved: LoopCheckpoint | undefined;
+    let calls = 0;
+    const dying = (wb: Workbench): Executor => {
+      const inner = new LocalExecutor(wb);
+      return {
+        run: async (jobs, onEvent) => {
+          if (++calls > 9) throw new Error('killed');
+          return inner.run(jobs, onEvent);
+        },
+        dispose: async () => {},
+      };
+    };
+    try {
+      await search(budget, opts, { executor: dying, save: async (c) => void (saved = structuredClone(c)) });
+      expect.fail('the run should have been interrupted');
+    } catch (e) {
+      expect((e as Error).message).to.equal('killed');
+    }
+    expect(saved!.asks).to.equal(9);
+    const resumed = await search(budget, opts, { resume: structuredClone(saved!) });
+    expect(resumed.result.outcome.architecture).to.deep.equal(reference.result.outcome.architecture);
+    expect(resumed.result.final.metrics).to.deep.equal(reference.result.final.metrics);
+    expect(resumed.result.final.curve).to.deep.equal(reference.result.final.curve);
+    const p1 = reference.result.final.params!;
+    const p2 = resumed.result.final.params!;
+    for (const k of Object.keys(p1)) expect(Array.from(p2[k]!)).to.deep.equal(Array.from(p1[k]!));
+  });
+
+  it('never exceeds the budget, over random budgets and seeds, in every mode', async () => {
+    const { space, wb } = setup();
+    const sizes = space.candidates.map((c) => wb.toolkit.count(c.type, c.point, 1));
+    const smallest = Math.min(...sizes);
+    const modes: BipeftOptions[] = [
+      { pruneBeginEpoch: 0 },
+      { mode: 'entangled', earlySelection: false },
+      { mode: 'binary-then-dimension', earlySelection: false },
+      { gumbel: false, earlySelection: false },
+    ];
+    for (const [i, m] of modes.entries()) {
+      const b = resolveBudget({ params: smallest + ((i * 97) % 300) }, 1e6);
+      const { result } = await search(b, { ...m, evaluateEachEpoch: false });
+      expect(wb.toolkit.countArchitecture(result.outcome.architecture)).to.be.at.most(b.params);
+    }
+  });
+
+  it('rejects a budget below the smallest module with a clear error', async () => {
+    try {
+      await search(resolveBudget({ params: 3 }, 1e6), {});
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as Error).message).to.match(/below the smallest module .*lora@/);
+    }
+  });
+
+  it('keeps everything, with a warning, when the budget covers the whole supernet', async () => {
+    const { result } = await search(resolveBudget({ params: 10_000_000 }, 1e8), { pruneBeginEpoch: 0 });
+    expect(result.outcome.summary!.warning).to.match(/covers the whole supernet/);
+    expect(result.outcome.architecture.modules.length).to.equal(12);
+  });
+});
