@@ -29,8 +29,27 @@ export interface Reporter {
   close?(): void | Promise<void>;
 }
 
-/** Extension point `executor`: runs jobs; the local one runs them in this process. */
+/** Runs one job in this process (the engine's implementation, over the run's workbench). */
+export type JobRunner = (job: Job, onEvent: (event: RunEvent) => void) => Promise<JobResult>;
+
+/** What an executor is opened with. */
+export interface ExecutorContext {
+  /** Run a job in this process. */
+  readonly runLocal: JobRunner;
+  /**
+   * The run's resolved configuration (plain JSON): an executor that runs jobs elsewhere rebuilds
+   * the same workbench from it (same plugins, backbone, task and seed).
+   */
+  readonly config: unknown;
+}
+
+/** Runs batches of jobs; results come back in the order of the jobs. */
 export interface Executor {
   run(jobs: readonly Job[], onEvent: (event: RunEvent) => void): Promise<JobResult[]>;
   dispose(): Promise<void>;
+}
+
+/** Extension point `executor`: opens an executor for a run. The built-in `local` one runs jobs in order in this process. */
+export interface ExecutorFactory {
+  open(ctx: ExecutorContext): Executor;
 }

@@ -25,7 +25,7 @@ import { ContainerModule, type ContainerModuleLoadOptions } from 'inversify';
 import type { Backbone } from './backbone.js';
 import type { BudgetScheduler } from './budget.js';
 import type { TrainingBackend } from './backend.js';
-import type { Executor, Reporter } from './events.js';
+import type { ExecutorFactory, Reporter } from './events.js';
 import type { ImportanceEstimator } from './importance.js';
 import type { PeftModuleType } from './peft.js';
 import type { SearchSpace } from './space.js';
@@ -45,7 +45,7 @@ export interface ExtensionTypes {
   'search-strategy': SearchStrategy;
   'training-backend': TrainingBackend;
   reporter: Reporter;
-  executor: Executor;
+  executor: ExecutorFactory;
 }
 
 export type ExtensionKind = keyof ExtensionTypes;

@@ -1,39 +1,48 @@
 /**
  * The local executor: runs jobs one after another in this process (ONNX Runtime itself runs in the
- * backend's worker thread, so the event loop stays free for progress reporting). Train jobs can be
- * checkpointed at epoch ends through `trainHooks`.
+ * backend's worker thread, so the event loop stays free for progress reporting).
  */
-import type { Executor, Job, JobResult, RunEvent } from '@peftkit/api';
+import type { Executor, ExecutorFactory, Job, JobResult, JobRunner, RunEvent } from '@peftkit/api';
 import { runEvaluateJob, runGradientJob } from './jobs.js';
 import { type TrainHooks, runTrainJob } from './trainer.js';
-import type { Workbench } from './workbench.js';
+import { Workbench } from './workbench.js';
+
+/** The job runner over a workbench; `trainHooks` checkpoints long train jobs at epoch ends. */
+export function workbenchRunner(
+  wb: Workbench,
+  trainHooks: (jobId: string) => Omit<TrainHooks, 'onEvent'> = () => ({}),
+): JobRunner {
+  return async (job, onEvent) => {
+    switch (job.kind) {
+      case 'train':
+        return runTrainJob(wb, job, { ...trainHooks(job.id), onEvent });
+      case 'gradient':
+        return runGradientJob(wb, job);
+      case 'evaluate':
+        return runEvaluateJob(wb, job);
+      default:
+        throw new Error(`unknown job kind ${(job as { kind: string }).kind}`);
+    }
+  };
+}
 
 export class LocalExecutor implements Executor {
-  constructor(
-    private readonly wb: Workbench,
-    /** Per-job checkpoint hooks for long train jobs (the orchestrator provides them). */
-    private readonly trainHooks: (jobId: string) => Omit<TrainHooks, 'onEvent'> = () => ({}),
-  ) {}
+  private readonly runner: JobRunner;
+
+  constructor(runner: JobRunner | Workbench) {
+    this.runner = runner instanceof Workbench ? workbenchRunner(runner) : runner;
+  }
 
   async run(jobs: readonly Job[], onEvent: (e: RunEvent) => void): Promise<JobResult[]> {
     const results: JobResult[] = [];
-    for (const job of jobs) {
-      switch (job.kind) {
-        case 'train':
-          results.push(await runTrainJob(this.wb, job, { ...this.trainHooks(job.id), onEvent }));
-          break;
-        case 'gradient':
-          results.push(await runGradientJob(this.wb, job));
-          break;
-        case 'evaluate':
-          results.push(await runEvaluateJob(this.wb, job));
-          break;
-        default:
-          throw new Error(`unknown job kind ${(job as { kind: string }).kind}`);
-      }
-    }
+    for (const job of jobs) results.push(await this.runner(job, onEvent));
     return results;
   }
 
   async dispose(): Promise<void> {}
 }
+
+/** The `local` executor contribution's factory. */
+export const localExecutorFactory: ExecutorFactory = {
+  open: (ctx) => new LocalExecutor(ctx.runLocal),
+};
