@@ -21,7 +21,7 @@ export interface AttachmentPoint {
   readonly kind: AttachmentKind;
   /** Transformer layer index, absent for points outside the layers (embeddings, pooler). */
   readonly layer?: number;
-  /** linear: input and output features. */
+  /** linear: input and output features; sublayer: input width when it differs from `features`. */
   readonly inFeatures?: number;
   readonly outFeatures?: number;
   /** layernorm / sublayer: width of the normalised or produced hidden state. */
@@ -79,7 +79,10 @@ export interface EncoderHooks {
   linear(point: string, x: Value, y: Value): Value;
   /** After a LayerNorm: `y` is the frozen LN output of `x`. */
   layerNorm(point: string, x: Value, y: Value, epsilon: number): Value;
-  /** After a sublayer (attention or FFN block, before the residual add); `x` is its input. */
+  /**
+   * After a sublayer (attention or FFN block, before the residual add); `x` is the block's input as
+   * the block reads it (normalised, for pre-LN layers), which parallel adapters read.
+   */
   sublayer(point: string, x: Value, y: Value): Value;
   /**
    * Inside attention, before the softmax. `k`, `v` are [B, heads, T, headDim]; `maskBias` is

@@ -12,6 +12,8 @@ export * from './importance.js';
 export * from './peft.js';
 export * from './plugin.js';
 export * from './rng.js';
+export * from './safetensors.js';
 export * from './space.js';
 export * from './strategy.js';
 export * from './task.js';
+export * from './targets.js';

@@ -6,6 +6,7 @@
  */
 import type { Graph, TensorData, Value } from '@peftkit/graph';
 import type { AttachmentKind, AttachmentPoint, AttentionKV, WeightRole } from './backbone.js';
+import type { JsonSchema } from './plugin.js';
 import type { Rng } from './rng.js';
 
 export interface ParamSpec {
@@ -60,6 +61,8 @@ export interface PeftModuleType {
   readonly description: string;
   /** Attachment kinds the type can sit on. */
   readonly attachesTo: readonly AttachmentKind[];
+  /** JSON Schema of the per-module options (presets and architectures are validated against it). */
+  readonly optionsSchema?: JsonSchema;
   /** True when the type has a size dimension (LoRA rank, adapter bottleneck, prefix length). */
   readonly ranked: boolean;
   /**

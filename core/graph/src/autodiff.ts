@@ -6,6 +6,14 @@
  * `wrt` value to the loss is differentiated, and only inputs that such a path reaches get a gradient:
  * a frozen weight (an initializer, or any input not listed in `wrt`) never gets a weight-gradient
  * computation, which is where parameter-efficient fine-tuning saves its time and memory.
+ *
+ * Rematerialisation: ONNX Runtime frees every tensor after its last use, so the memory a training
+ * step needs is set by the forward values the backward pass reads. When a backward node reads the
+ * output of a cheap activation whose own VJP keeps its input alive anyway (an op with `recompute`:
+ * Gelu, Relu), or a view of such an output (Flatten, Reshape, ...), the output is recomputed in the
+ * backward pass from that input instead, so that only the input stays alive. In a LoRA training
+ * step this drops the [tokens, ffn] GELU output (the FFN out-projection's LoRA input) from the
+ * saved activations.
  */
 import { dimEquals, shapeToString } from './dims.js';
 import { sum, zeros } from './builders.js';
@@ -15,6 +23,16 @@ import { isFloat, tensor } from './tensor.js';
 export interface GradientOptions {
   /** Gradient of the loss to start from (defaults to 1 for a scalar loss). */
   seed?: Value;
+  /** Recompute cheap activations in the backward pass instead of keeping them (default true). */
+  rematerialize?: boolean;
+}
+
+function attrsWithDefaults(n: Node): Record<string, unknown> {
+  const attrs: Record<string, unknown> = {};
+  for (const [k, spec] of Object.entries(n.def.attrs))
+    if (spec.default !== undefined) attrs[k] = spec.default;
+  Object.assign(attrs, n.attrs);
+  return attrs;
 }
 
 /** Values that depend on `wrt` through differentiable edges. */
@@ -84,6 +102,62 @@ export function gradients(loss: Value, wrt: readonly Value[], opts: GradientOpti
     return list[0]!;
   };
 
+  // Rematerialisation (see the header): forward nodes by position, recomputed values by original.
+  const forwardIndex = new Map<Node, number>();
+  for (let i = 0; i < nodeCount; i++) forwardIndex.set(g.nodes[i]!, i);
+  const graphOutputs = new Set(g.outputs.map((o) => o.value));
+  const willDifferentiate = (n: Node): boolean => {
+    if (!n.def.vjp || !n.outputs.some(active)) return false;
+    const nd = n.def.nonDifferentiableInputs ?? [];
+    return n.inputs.some((v, k) => active(v) && isFloat(v.dtype) && !nd.includes(k));
+  };
+  const recomputed = new Map<Value, Value | null>();
+  const remat = (v: Value): Value | null => {
+    const hit = recomputed.get(v);
+    if (hit !== undefined) return hit;
+    const p = v.producer;
+    let r: Value | null = null;
+    if (p && forwardIndex.has(p) && !graphOutputs.has(v)) {
+      if (p.def.recompute && willDifferentiate(p)) {
+        const outs = g.scoped(`remat.${p.name}`, () =>
+          p.def.recompute!({ g, node: p, attrs: attrsWithDefaults(p) as never }),
+        );
+        p.outputs.forEach((o, i) => recomputed.set(o, outs[i] ?? null));
+        return recomputed.get(v) ?? null;
+      }
+      if (p.def.view && p.inputs[0]) {
+        const base = remat(p.inputs[0]);
+        if (base) {
+          r = g.op(
+            p.type,
+            [base, ...p.inputs.slice(1)],
+            p.attrs as never,
+            { name: `remat.${p.type}` },
+            p.domain,
+          )[0]!;
+        }
+      }
+    }
+    recomputed.set(v, r);
+    return r;
+  };
+  /** Point the nodes added since `start` at recomputed values, placing those right before them. */
+  const rewire = (start: number): void => {
+    for (const c of g.nodes.slice(start)) {
+      const ins = c.inputs as (Value | null)[];
+      for (let k = 0; k < ins.length; k++) {
+        const v = ins[k];
+        if (!v?.producer || !forwardIndex.has(v.producer)) continue;
+        const before = g.nodes.length;
+        const r = remat(v);
+        if (!r) continue;
+        const made = g.nodes.splice(before);
+        if (made.length) g.nodes.splice(g.nodes.indexOf(c), 0, ...made);
+        ins[k] = r;
+      }
+    }
+  };
+
   pending.set(loss, [opts.seed ?? g.scalar(1, loss.dtype)]);
   if (!active(loss)) {
     // The loss does not depend on any wrt value: every gradient is zero.
@@ -99,13 +173,12 @@ export function gradients(loss: Value, wrt: readonly Value[], opts: GradientOpti
     const needs = n.inputs.map((v, k) => active(v) && isFloat(v.dtype) && !nd.includes(k));
     if (!needs.some(Boolean)) continue;
     if (!n.def.vjp) throw new GraphError(`op ${n.type} (${n.name}) has no gradient rule`);
-    const attrs: Record<string, unknown> = {};
-    for (const [k, spec] of Object.entries(n.def.attrs))
-      if (spec.default !== undefined) attrs[k] = spec.default;
-    Object.assign(attrs, n.attrs);
+    const attrs = attrsWithDefaults(n);
+    const start = g.nodes.length;
     const grads = g.scoped(`grad.${n.name}`, () =>
       n.def.vjp!({ g, node: n, attrs: attrs as never, dOutputs, needs }),
     );
+    if (opts.rematerialize ?? true) rewire(start);
     n.inputs.forEach((v, k) => {
       const gr = grads[k];
       if (v && needs[k] && gr) contribute(v, gr, n);

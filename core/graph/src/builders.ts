@@ -220,15 +220,21 @@ export function oneHot(indices: Value, depth: number, dtype: DType = 'float32'):
   return cast(hot, dtype);
 }
 
+/**
+ * Training-mode dropout. The output is computed from the mask (x · mask / (1 − ratio)) rather than
+ * taken from Dropout's own output, so that the mask is always consumed: ONNX Runtime's optimiser
+ * removes a Dropout node whose mask is unused, even in training mode.
+ */
 export function dropout(x: Value, ratio: number, seed?: number): { output: Value; mask: Value } {
   const g = x.graph;
-  const [output, mask] = g.op(
+  const [, mask] = g.op(
     'Dropout',
     [x, g.scalar(ratio, x.dtype), g.constant(tensor('bool', [], [1]))],
     { seed },
     { outputs: 2 },
   );
-  return { output: output!, mask: mask! };
+  const output = mul(mul(x, cast(mask!, x.dtype)), 1 / (1 - ratio));
+  return { output, mask: mask! };
 }
 
 /** Fused softmax + cross-entropy over class scores [N, C] and int64 labels [N]; mean reduction. */

@@ -139,7 +139,10 @@ export class Graph {
 
   /** A 1-D int64 constant (axes, shapes, indices). */
   ints(values: readonly number[]): Value {
-    return this.constant(tensor('int64', [values.length], values));
+    const v = this.constant(tensor('int64', [values.length], values));
+    // Shape-like constants keep their contents for inference whatever their length.
+    v.known ??= [...values];
+    return v;
   }
 
   /** Add a node. Returns its outputs; shapes and dtypes are inferred and checked here. */

@@ -135,7 +135,11 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedMode
   const externalData: ExternalBuffer[] = [];
   const initializer: onnxProto.onnx.ITensorProto[] = [];
   let ext = 0;
+  // Initializers no node reads (a frozen weight a module replaced, say) are left out.
+  const used = new Set<Value>(g.outputs.map((o) => o.value));
+  for (const n of g.nodes) for (const i of n.inputs) if (i) used.add(i);
   for (const [v, init] of g.initializers) {
+    if (!used.has(v)) continue;
     if (init.external && !opts.inlineAll) {
       const path = `ext_${ext++}.bin`;
       externalData.push({ path, data: bytesOf(init.data) });

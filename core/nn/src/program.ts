@@ -24,6 +24,7 @@ import type {
   HookSite,
   ModuleBuildContext,
   ModuleTypes,
+  ParamSet,
   PeftModuleType,
   ProgramModule,
   ProgramSpec,
@@ -106,11 +107,31 @@ function validateSpec(ctx: ProgramContext, spec: ProgramSpec): Map<string, Attac
   return points;
 }
 
+export interface BuildProgramOptions {
+  /**
+   * Bake these parameter values in as initializers instead of graph inputs (a standalone inference
+   * model for export).
+   */
+  inlineParams?: ParamSet;
+  /** With inlineParams: fold modules that can be merged (LoRA, BitFit, LNFit) into frozen weights. */
+  merge?: boolean;
+}
+
 /**
  * Build the graph of `spec` in `mode`. Train programs include the loss and the gradients of every
  * trainable input (parameters, gates, rank masks).
  */
-export function buildProgram(ctx: ProgramContext, spec: ProgramSpec, mode: 'train' | 'eval'): BuiltProgram {
+export function buildProgram(
+  ctx: ProgramContext,
+  spec: ProgramSpec,
+  mode: 'train' | 'eval',
+  opts: BuildProgramOptions = {},
+): BuiltProgram {
+  if (opts.inlineParams && mode === 'train')
+    throw new Error('inlined parameters only make sense in eval programs');
+  if (opts.inlineParams && spec.modules.some((m) => m.gated || m.rankMasked)) {
+    throw new Error('a program with inlined parameters cannot have gates or rank masks');
+  }
   const points = validateSpec(ctx, spec);
   const { backbone, task } = ctx;
   const g = new Graph(mode === 'train' ? 'peftkit-train' : 'peftkit-eval');
@@ -159,6 +180,13 @@ export function buildProgram(ctx: ProgramContext, spec: ProgramSpec, mode: 'trai
 
   // Modules, grouped by attachment point in composition order.
   const params: Value[] = [];
+  const makeParam = (name: string, shape: readonly number[]): Value => {
+    if (!opts.inlineParams) return g.param(name, shape);
+    const data = opts.inlineParams[name];
+    if (!data) throw new Error(`missing parameter ${name}`);
+    return g.initializer(name, { dtype: 'float32', shape: [...shape], data });
+  };
+  const merged = new Set<string>();
   const byPoint = new Map<string, ModuleEntry[]>();
   spec.modules.forEach((m) => {
     const id = moduleId(m.type, m.point);
@@ -182,9 +210,9 @@ export function buildProgram(ctx: ProgramContext, spec: ProgramSpec, mode: 'trai
             throw new Error(
               `module ${id}: ${m.type} has no parameter "${local}" (it declares ${[...specs.keys()].join(', ')})`,
             );
-          v = g.param(`${id}/${local}`, s.shape);
+          v = makeParam(`${id}/${local}`, s.shape);
           created.set(local, v);
-          params.push(v);
+          if (!opts.inlineParams) params.push(v);
         }
         return v;
       },
@@ -194,7 +222,7 @@ export function buildProgram(ctx: ProgramContext, spec: ProgramSpec, mode: 'trai
       rankMaskDetached: ri >= 0 ? rankMasks.detached[ri]! : null,
     };
     // Create parameters up front in declaration order, so the input order is stable.
-    for (const s of specs.values()) mctx.param(s.name);
+    if (!opts.inlineParams) for (const s of specs.values()) mctx.param(s.name);
     const list = byPoint.get(m.point) ?? [];
     list.push({ id, type, spec: m, point, ctx: mctx });
     byPoint.set(m.point, list);
@@ -207,6 +235,7 @@ export function buildProgram(ctx: ProgramContext, spec: ProgramSpec, mode: 'trai
     if (!list) return current;
     let value: HookResult = current;
     for (const e of list) {
+      if (merged.has(e.id)) continue;
       const s = withCurrent(site, value);
       value = g.scoped(e.id, () => e.type.apply(e.ctx, s));
     }
@@ -216,6 +245,20 @@ export function buildProgram(ctx: ProgramContext, spec: ProgramSpec, mode: 'trai
   const frozen = new Map<string, Value>();
   const hooks: EncoderHooks = {
     weight: (point, role, data) => {
+      if (opts.merge && opts.inlineParams && !frozen.has(`${point}.${role}`)) {
+        // Fold mergeable modules of this point into the frozen tensor (in composition order).
+        for (const e of byPoint.get(point) ?? []) {
+          if (!e.type.merge || merged.has(e.id)) continue;
+          const local: Record<string, Float32Array> = {};
+          for (const p of e.type.params(e.point, e.spec.rank, e.spec.options ?? {}))
+            local[p.name] = opts.inlineParams[`${e.id}/${p.name}`]!;
+          const folded = e.type.merge(e.point, e.spec.rank, e.spec.options ?? {}, local, role, data);
+          if (folded) {
+            data = folded;
+            merged.add(e.id);
+          }
+        }
+      }
       const v = frozenWeight(g, frozen, point, role, data);
       return apply(point, { kind: 'weight', role, frozen: data, value: v }, v);
     },
@@ -238,9 +281,9 @@ export function buildProgram(ctx: ProgramContext, spec: ProgramSpec, mode: 'trai
   }
   const inSize = headInputSize(backbone, task);
   const outSize = headOutputSize(task);
-  const headW = g.param('head/weight', [inSize, outSize]);
-  const headB = g.param('head/bias', [outSize]);
-  params.push(headW, headB);
+  const headW = makeParam('head/weight', [inSize, outSize]);
+  const headB = makeParam('head/bias', [outSize]);
+  if (!opts.inlineParams) params.push(headW, headB);
   let logits = ops.add(ops.matmul(features, headW), headB);
   if (task.type === 'regression') logits = ops.reshape(logits, ['B']);
   g.output(logits, 'logits');

@@ -1,2 +1,9 @@
-/** @peftkit/plugin-hf: Hugging Face-format encoders (BERT, RoBERTa, DistilBERT): config.json + model.safetensors + tokenizer.json. */
-export {};
+/**
+ * @peftkit/plugin-hf: Hugging Face-format encoders (BERT, RoBERTa, DistilBERT) from a checkpoint
+ * directory with config.json + model.safetensors + tokenizer.json.
+ */
+export { loadHfBackbone, type HfBackboneOptions } from './load.js';
+export { HfEncoder, attachmentPoints, POOLINGS, type Pooling, type EncoderOptions } from './encoder.js';
+export { parseHfConfig, MODEL_TYPES, type HfConfig, type ModelType } from './config.js';
+export { HfTokenizer } from './tokenizer.js';
+export { weightSpecs, type WeightSpec } from './weights.js';

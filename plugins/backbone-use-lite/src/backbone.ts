@@ -56,7 +56,15 @@ function layerPoints(i: number, l: LayerWeights): AttachmentPoint[] {
     { name: `${p}.attn.scores`, kind: 'attention', layer: i, heads: l.heads, headDim: l.headDim },
     linearPoint(`${p}.attn.o`, l.o, i),
     ...(l.residual ? [linearPoint(`${p}.attn.residual`, l.residual, i)] : []),
-    { name: `${p}.attn.sublayer`, kind: 'sublayer', layer: i, features: width },
+    // Layer 0's attention block reads 256-wide normalised states and produces 512 (the residual is
+    // projected), so its sublayer point records both widths.
+    {
+      name: `${p}.attn.sublayer`,
+      kind: 'sublayer',
+      layer: i,
+      features: width,
+      inFeatures: l.lnAttn.scale.shape[0]!,
+    },
     { name: `${p}.ln_ffn`, kind: 'layernorm', layer: i, features: l.lnFfn.scale.shape[0]!, hasBias: true },
     linearPoint(`${p}.ffn.in`, l.ffnIn, i),
     linearPoint(`${p}.ffn.out`, l.ffnOut, i),
@@ -152,14 +160,15 @@ export class UseLiteBackbone implements Backbone {
     const a = layerNorm(ctx, `${p}.ln_attn`, x, l.lnAttn.scale, l.lnAttn.shift, eps);
     const shape = { heads: l.heads, headDim: l.headDim, scale: l.qScale };
     let att = selfAttention(ctx, `${p}.attn`, a, { q: l.q, k: l.k, v: l.v, o: l.o }, shape, maskBias);
-    att = ctx.hooks.sublayer(`${p}.attn.sublayer`, x, att);
+    // The sublayer hooks get the block's normalised input, as parallel adapters read it.
+    att = ctx.hooks.sublayer(`${p}.attn.sublayer`, a, att);
     const residual = l.residual
       ? linear(ctx, `${p}.attn.residual`, x, l.residual.weight, l.residual.bias)
       : x;
     const h = ops.add(att, residual);
     const f = layerNorm(ctx, `${p}.ln_ffn`, h, l.lnFfn.scale, l.lnFfn.shift, eps);
     let ffn = feedForward(ctx, `${p}.ffn`, f, { in: l.ffnIn, out: l.ffnOut }, 'relu');
-    ffn = ctx.hooks.sublayer(`${p}.ffn.sublayer`, h, ffn);
+    ffn = ctx.hooks.sublayer(`${p}.ffn.sublayer`, f, ffn);
     return ops.add(ffn, h);
   }
 

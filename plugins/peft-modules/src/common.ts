@@ -1,5 +1,5 @@
 /** Helpers shared by the module types: gating, rank masking and initialisers. */
-import type { ModuleBuildContext, Rng } from '@peftkit/api';
+import type { AttachmentPoint, ModuleBuildContext, Rng } from '@peftkit/api';
 import { type Value, ops } from '@peftkit/graph';
 
 /**
@@ -45,4 +45,40 @@ export function optionNumber(
 ): number {
   const v = options[key];
   return typeof v === 'number' ? v : fallback;
+}
+
+/** Activations the adapter types offer (`gelu_tanh` is HF's "gelu_new", Compacter's adapter activation). */
+export type AdapterActivation = 'relu' | 'gelu' | 'gelu_tanh';
+export const ADAPTER_ACTIVATIONS: readonly AdapterActivation[] = ['relu', 'gelu', 'gelu_tanh'];
+
+export function activate(x: Value, act: AdapterActivation): Value {
+  if (act === 'relu') return ops.relu(x);
+  return ops.gelu(x, act === 'gelu_tanh' ? 'tanh' : 'none');
+}
+
+/** A required width of an attachment point, with a clear error when the backbone did not declare it. */
+export function width(
+  type: string,
+  point: AttachmentPoint,
+  field: 'inFeatures' | 'outFeatures' | 'features' | 'heads' | 'headDim' | 'rows',
+): number {
+  const v = point[field];
+  if (v === undefined || !Number.isInteger(v) || v < 1) {
+    throw new Error(`${type} at ${point.name}: the ${point.kind} point declares no ${field}`);
+  }
+  return v;
+}
+
+/** The rank a ranked module is built at, checked to be a positive integer. */
+export function rankOf(type: string, point: AttachmentPoint, rank: number | null): number {
+  if (rank === null || !Number.isInteger(rank) || rank < 1) {
+    throw new Error(`${type} at ${point.name}: needs an integer rank >= 1, got ${rank}`);
+  }
+  return rank;
+}
+
+/** Static size of the last axis of a value (activation widths are static in every backbone). */
+export function lastDim(v: Value): number | null {
+  const d = v.shape[v.shape.length - 1];
+  return typeof d === 'number' ? d : null;
 }

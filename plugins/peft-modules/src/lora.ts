@@ -18,6 +18,10 @@ import {
 } from '@peftkit/api';
 import { type TensorData, ops } from '@peftkit/graph';
 import { gateAndMask, kaimingUniformA5, optionNumber } from './common.js';
+import { objectSchema } from './options.js';
+
+/** Per-instance options: `alpha` (default: the rank, i.e. scaling 1). */
+export const loraOptionsSchema = objectSchema({ alpha: { type: 'number', exclusiveMinimum: 0 } });
 
 function dims(point: AttachmentPoint): [number, number] {
   return [point.inFeatures!, point.outFeatures!];

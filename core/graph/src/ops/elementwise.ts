@@ -6,6 +6,7 @@ import {
   erf,
   exp,
   greater,
+  max2,
   mul,
   neg,
   pow,
@@ -116,12 +117,20 @@ defineOp({
 function unary(
   type: string,
   vjp: ((x: Value, y: Value, dy: Value) => Value) | null,
-  opts: { floatOnly?: boolean; flopsPerElement?: number; since?: number } = {},
+  opts: {
+    floatOnly?: boolean;
+    flopsPerElement?: number;
+    since?: number;
+    view?: boolean;
+    recompute?: (x: Value) => Value;
+  } = {},
 ) {
   defineOp({
     type,
     inputs: 1,
     since: opts.since ?? 13,
+    view: opts.view,
+    recompute: opts.recompute ? (ctx) => [opts.recompute!(ctx.node.inputs[0]!)] : undefined,
     infer(ctx) {
       const x = input(ctx, 0);
       if (opts.floatOnly !== false) requireFloat(ctx, x);
@@ -133,14 +142,15 @@ function unary(
 }
 
 unary('Neg', (_x, _y, dy) => neg(dy), { floatOnly: false });
-unary('Identity', (_x, _y, dy) => dy, { floatOnly: false });
+unary('Identity', (_x, _y, dy) => dy, { floatOnly: false, view: true });
 unary('Sqrt', (_x, y, dy) => div(mul(dy, 0.5), y));
 unary('Reciprocal', (_x, y, dy) => neg(mul(dy, mul(y, y))));
 unary('Exp', (_x, y, dy) => mul(dy, y), { flopsPerElement: 4 });
 unary('Log', (x, _y, dy) => div(dy, x), { flopsPerElement: 4 });
 unary('Tanh', (_x, y, dy) => mul(dy, sub(1, mul(y, y))), { flopsPerElement: 4 });
 unary('Sigmoid', (_x, y, dy) => mul(dy, mul(y, sub(1, y))), { flopsPerElement: 4 });
-unary('Relu', (x, _y, dy) => where(greater(x, 0), dy, 0));
+// Recomputed as Max(x, 0): a different op than Relu, so that ONNX Runtime does not merge the two.
+unary('Relu', (x, _y, dy) => where(greater(x, 0), dy, 0), { recompute: (x) => max2(x, 0) });
 unary('Abs', (x, _y, dy) => mul(dy, sign(x)), { floatOnly: false });
 // d erf(x)/dx = 2/sqrt(pi) exp(-x^2)
 unary('Erf', (x, _y, dy) => mul(dy, mul(2 / Math.sqrt(Math.PI), exp(neg(mul(x, x))))), {
@@ -172,20 +182,36 @@ defineOp({
     if (ctx.attrs.approximate === 'tanh') {
       // y = 0.5 x (1 + t), t = tanh(u), u = c (x + 0.044715 x^3), c = sqrt(2/pi)
       // y' = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2)
-      const c = Math.sqrt(2 / Math.PI);
-      const x2 = mul(x, x);
-      const t = tanh(mul(mul(x, add(mul(x2, 0.044715), 1)), c));
-      const left = mul(add(t, 1), 0.5);
-      const right = mul(mul(mul(x, 0.5), sub(1, mul(t, t))), mul(add(mul(x2, 3 * 0.044715), 1), c));
+      const { x2, t, left } = geluTanhParts(x);
+      const right = mul(mul(mul(x, 0.5), sub(1, mul(t, t))), mul(add(mul(x2, 3 * 0.044715), 1), GELU_TANH_C));
       return [mul(dy, add(left, right))];
     }
     // y = x Phi(x); y' = Phi(x) + x phi(x), Phi(x) = 0.5 (1 + erf(x / sqrt 2)), phi(x) = exp(-x^2/2)/sqrt(2 pi)
-    const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
+    const cdf = geluCdf(x);
     const pdf = mul(exp(mul(mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
     return [mul(dy, add(cdf, mul(x, pdf)))];
   },
+  // x Phi(x) from the same subexpressions as the VJP, which ONNX Runtime then computes once.
+  recompute(ctx) {
+    const x = ctx.node.inputs[0]!;
+    return [mul(x, ctx.attrs.approximate === 'tanh' ? geluTanhParts(x).left : geluCdf(x))];
+  },
   flops: elementwiseFlops(8),
 });
+
+const GELU_TANH_C = Math.sqrt(2 / Math.PI);
+
+/** Phi(x) = 0.5 (1 + erf(x / sqrt 2)). */
+function geluCdf(x: Value): Value {
+  return mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
+}
+
+/** The tanh approximation's pieces: x^2, t = tanh(c (x + 0.044715 x^3)) and 0.5 (1 + t). */
+function geluTanhParts(x: Value): { x2: Value; t: Value; left: Value } {
+  const x2 = mul(x, x);
+  const t = tanh(mul(mul(x, add(mul(x2, 0.044715), 1)), GELU_TANH_C));
+  return { x2, t, left: mul(add(t, 1), 0.5) };
+}
 
 for (const type of ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual']) {
   defineOp({

@@ -117,16 +117,24 @@ defineOp({
     const axes = x.shape.map((_, i) => i).slice(axis);
     // float32 graphs reuse the forward statistics; other dtypes recompute them at full precision
     // (ONNX Runtime returns them in float32 whatever the input type).
-    let mean: Value = outs[1]!;
     let invStd: Value = outs[2]!;
-    if (x.dtype !== 'float32') {
-      mean = reduceMean(x, axes, true);
-      const centered = sub(x, mean);
-      invStd = reciprocal(
-        sqrt(add(reduceMean(mul(centered, centered), axes, true), ctx.attrs.epsilon as number)),
-      );
+    let xhat: Value;
+    if (x.dtype === 'float32' && invertibleAffine(scale, bias)) {
+      // Normalised input from the output, xhat = (y - bias) / scale: the output is usually kept
+      // for the backward pass anyway (the next layer's input), so the input need not be.
+      const y = outs[0]!;
+      xhat = div(bias ? sub(y, bias) : y, scale);
+    } else {
+      let mean: Value = outs[1]!;
+      if (x.dtype !== 'float32') {
+        mean = reduceMean(x, axes, true);
+        const centered = sub(x, mean);
+        invStd = reciprocal(
+          sqrt(add(reduceMean(mul(centered, centered), axes, true), ctx.attrs.epsilon as number)),
+        );
+      }
+      xhat = mul(sub(x, mean), invStd);
     }
-    const xhat = mul(sub(x, mean), invStd);
     const dScale = ctx.needs[1] ? sumToShape(mul(dy, xhat), scale.shape) : null;
     const dBias = bias && ctx.needs[2] ? sumToShape(dy, bias.shape) : null;
     let dx: Value | null = null;
@@ -141,6 +149,28 @@ defineOp({
   },
   flops: elementwiseFlops(8),
 });
+
+/**
+ * Whether xhat can be recovered from the LayerNorm output as (y - bias) / scale with float32
+ * round-off below about 1e-4: the scale must be a constant whose entries are all far from zero
+ * relative to the bias (|scale| >= 1e-3 max(1, |bias|)). A bias that is a graph input (BitFit,
+ * LNFit) is allowed; a scale that is one is not, since its values are unknown here.
+ */
+function invertibleAffine(scale: Value, bias: Value | null): boolean {
+  const s = scale.graph.initializers.get(scale);
+  if (!s || s.data.dtype !== 'float32') return false;
+  let maxBias = 1;
+  if (bias) {
+    const b = bias.graph.initializers.get(bias);
+    if (b) {
+      if (b.data.dtype !== 'float32') return false;
+      for (const v of b.data.data as Float32Array) maxBias = Math.max(maxBias, Math.abs(v));
+    }
+  }
+  const floor = 1e-3 * maxBias;
+  for (const v of s.data.data as Float32Array) if (!(Math.abs(v) >= floor)) return false;
+  return true;
+}
 
 /** Dropout-13 (inputs: data, ratio, training_mode; outputs: output, mask). The VJP uses the mask. */
 defineOp({

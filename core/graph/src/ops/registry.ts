@@ -42,6 +42,13 @@ export interface VjpContext {
   readonly needs: readonly boolean[];
 }
 
+export interface RecomputeContext {
+  readonly g: Graph;
+  readonly node: Node;
+  /** Attributes with defaults filled in. */
+  readonly attrs: Readonly<Record<string, AttrValue>>;
+}
+
 export interface OpDef {
   readonly type: string;
   readonly domain: string;
@@ -61,6 +68,19 @@ export interface OpDef {
    * does not even ask for them.
    */
   readonly nonDifferentiableInputs?: readonly number[];
+  /**
+   * Rebuild the outputs from the inputs for use in the backward pass, so that autodiff can keep
+   * only the inputs of a cheap activation alive instead of its inputs and its outputs (see
+   * autodiff.ts, "rematerialisation"). Must use different ops than the forward node: ONNX Runtime
+   * merges identical nodes (common-subexpression elimination), which would undo the saving.
+   */
+  recompute?(ctx: RecomputeContext): Value[];
+  /**
+   * The output is input 0 re-indexed without arithmetic (Reshape, Flatten, Squeeze, Unsqueeze,
+   * Identity); ONNX Runtime runs it without copying. Autodiff rematerialises views of
+   * rematerialised values.
+   */
+  readonly view?: boolean;
   /** Floating-point operations for concrete shapes (multiply-add counts 2). */
   flops?(
     inputShapes: readonly (readonly number[] | null)[],

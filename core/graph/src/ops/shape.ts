@@ -42,6 +42,7 @@ defineOp({
 
 defineOp({
   type: 'Reshape',
+  view: true,
   inputs: 2,
   since: 14,
   infer(ctx) {
@@ -69,6 +70,7 @@ defineOp({
 
 defineOp({
   type: 'Flatten',
+  view: true,
   inputs: 1,
   attrs: { axis: { kind: 'int', default: 1 } },
   infer(ctx) {
@@ -430,6 +432,7 @@ defineOp({
 
 defineOp({
   type: 'Unsqueeze',
+  view: true,
   inputs: 2,
   infer(ctx) {
     const x = input(ctx, 0);
@@ -447,6 +450,7 @@ defineOp({
 
 defineOp({
   type: 'Squeeze',
+  view: true,
   inputs: [1, 2],
   infer(ctx) {
     const x = input(ctx, 0);

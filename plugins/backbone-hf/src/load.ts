@@ -1,0 +1,168 @@
+/**
+ * Load a Hugging Face checkpoint directory (config.json + model.safetensors + tokenizer.json, as
+ * `save_pretrained` writes them) into an HfEncoder.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  ConfigError,
+  DataError,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+  decodeSafetensors,
+} from '@peftkit/api';
+import { type HfConfig, parseHfConfig } from './config.js';
+import { type EncoderOptions, HfEncoder, POOLINGS, type Pooling } from './encoder.js';
+import { HfTokenizer, parseHfTokenizer, typeIdModeOf } from './tokenizer.js';
+import { loadWeights } from './weights.js';
+
+export interface HfBackboneOptions {
+  /** Checkpoint directory (relative paths are resolved against `baseDir`). */
+  path: string;
+  pooling?: Pooling;
+  maxLength?: number;
+  dropout?: number;
+  /** Directory that a relative `path` is relative to (default: the working directory). */
+  baseDir?: string;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readRequired(file: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataError(
+      code === 'ENOENT'
+        ? `missing file: a checkpoint directory needs ${what}`
+        : `cannot read: ${(e as Error).message}`,
+      file,
+    );
+  }
+}
+
+/** model.safetensors, or the shards listed in model.safetensors.index.json. */
+async function readCheckpointTensors(dir: string): Promise<{ file: string; st: SafetensorsFile }> {
+  const single = join(dir, 'model.safetensors');
+  const index = join(dir, 'model.safetensors.index.json');
+  if (!(await exists(single)) && (await exists(index))) {
+    let map: Record<string, string>;
+    try {
+      map = (JSON.parse((await readFile(index)).toString('utf8')) as { weight_map: Record<string, string> })
+        .weight_map;
+      if (typeof map !== 'object' || map === null) throw new Error('no "weight_map" object');
+    } catch (e) {
+      throw new DataError(`not a safetensors index: ${(e as Error).message}`, index);
+    }
+    const tensors: Record<string, SafetensorsTensor> = {};
+    for (const shard of [...new Set(Object.values(map))].sort()) {
+      const file = join(dir, shard);
+      const st = decodeSafetensors(await readRequired(file, `the shard ${shard} listed in ${index}`), file);
+      Object.assign(tensors, st.tensors);
+    }
+    return { file: index, st: { tensors, metadata: {} } };
+  }
+  if (!(await exists(single)) && (await exists(join(dir, 'pytorch_model.bin')))) {
+    throw new DataError(
+      'missing file: only safetensors weights are supported, and this directory has pytorch_model.bin; ' +
+        'convert it with transformers: AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)',
+      single,
+    );
+  }
+  return { file: single, st: decodeSafetensors(await readRequired(single, 'model.safetensors'), single) };
+}
+
+function resolveOptions(o: HfBackboneOptions, cfg: HfConfig, configFile: string): EncoderOptions {
+  const pooling = o.pooling ?? 'cls';
+  if (!POOLINGS.includes(pooling)) {
+    throw new ConfigError(
+      `expected one of ${POOLINGS.join(', ')}, found ${JSON.stringify(pooling)}`,
+      undefined,
+      'pooling',
+    );
+  }
+  if (pooling === 'pooler' && cfg.modelType === 'distilbert') {
+    throw new ConfigError('DistilBERT has no pooler layer; use "cls" or "mean"', configFile, 'pooling');
+  }
+  const limit = cfg.maxPositions - cfg.positionOffset;
+  const maxLength = o.maxLength ?? Math.min(128, limit);
+  if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > limit) {
+    throw new ConfigError(
+      `expected an integer in [3, ${limit}] (max_position_embeddings ${cfg.maxPositions} of ${configFile}` +
+        `${cfg.positionOffset ? ` less the position offset ${cfg.positionOffset}` : ''}), found ${maxLength}`,
+      undefined,
+      'maxLength',
+    );
+  }
+  const dropout = o.dropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    throw new ConfigError(`expected a probability in [0, 1), found ${dropout}`, undefined, 'dropout');
+  }
+  return { pooling, maxLength, dropout };
+}
+
+export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEncoder> {
+  if (typeof options.path !== 'string' || options.path === '') {
+    throw new ConfigError('required: the checkpoint directory', undefined, 'path');
+  }
+  const dir = resolve(options.baseDir ?? process.cwd(), options.path);
+  if (!(await exists(dir)))
+    throw new ConfigError(`checkpoint directory not found: ${dir}`, undefined, 'path');
+
+  const configFile = join(dir, 'config.json');
+  const cfg = parseHfConfig((await readRequired(configFile, 'config.json')).toString('utf8'), configFile);
+  const encoderOptions = resolveOptions(options, cfg, configFile);
+
+  const tokenizerFile = join(dir, 'tokenizer.json');
+  const tokenizerJson = (await readRequired(tokenizerFile, 'tokenizer.json')).toString('utf8');
+  const tokenizerConfigFile = join(dir, 'tokenizer_config.json');
+  const tokenizerConfig = (await exists(tokenizerConfigFile))
+    ? (await readFile(tokenizerConfigFile)).toString('utf8')
+    : null;
+  const impl = parseHfTokenizer(tokenizerJson, tokenizerConfig, tokenizerFile);
+  const limit = cfg.maxPositions - cfg.positionOffset;
+  const tokenizer = new HfTokenizer(impl, cfg.padTokenId, encoderOptions.maxLength, limit, typeIdModeOf(cfg));
+  if (tokenizer.vocabSize !== cfg.vocabSize) {
+    throw new DataError(
+      `the tokenizer has ${tokenizer.vocabSize} tokens but config.json says vocab_size = ${cfg.vocabSize}; ` +
+        'the tokenizer and the model must come from the same checkpoint',
+      tokenizerFile,
+    );
+  }
+
+  const { file: weightsFile, st } = await readCheckpointTensors(dir);
+  const loaded = loadWeights(st, cfg, weightsFile);
+  if (encoderOptions.pooling === 'pooler' && !loaded.hasPooler) {
+    throw new DataError(
+      `pooling "pooler" needs the weights ${loaded.prefix}pooler.dense.weight/bias, which this checkpoint ` +
+        'does not have (task-model checkpoints of RoBERTa omit the pooler); use "cls" or "mean"',
+      weightsFile,
+    );
+  }
+
+  const notes: string[] = [
+    `${cfg.modelType} encoder from ${dir}: ${cfg.numLayers} layers, hidden ${cfg.hiddenSize}, ` +
+      `${cfg.numHeads} heads, FFN ${cfg.intermediateSize} (${cfg.activationName}), ${encoderOptions.pooling} pooling`,
+  ];
+  if (loaded.ignored.length > 0) {
+    notes.push(
+      `ignored tensors that are not part of the encoder (task heads, buffers): ${loaded.ignored.join(', ')}`,
+    );
+  }
+  if (loaded.hasPooler && encoderOptions.pooling !== 'pooler') {
+    notes.push("the checkpoint's pooler (pooler.dense) is loaded but unused with this pooling");
+  }
+  for (const [dtype, count] of loaded.converted) {
+    const how = dtype === 'F64' ? 'rounded' : 'exactly, every half value is a float32 value';
+    notes.push(`${count} ${dtype} tensors were converted to float32 (${how}), the dtype the graphs use`);
+  }
+  return new HfEncoder(cfg, loaded.byPoint, tokenizer, encoderOptions, notes.join('; '));
+}
