@@ -60,7 +60,9 @@ describe('safetensors', () => {
       ]);
     });
     it('matches the reference bytes of empty files, with and without metadata', () => {
-      expect(Array.from(encodeSafetensors({}))).to.deep.equal([8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]);
+      expect(Array.from(encodeSafetensors({}))).to.deep.equal([
+        8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32,
+      ]);
       // prettier-ignore
       expect(Array.from(encodeSafetensors({}, { framework: 'pt' }))).to.deep.equal([
         40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95,
@@ -129,7 +131,8 @@ describe('safetensors', () => {
         expect(r.dtype, name).to.equal(t.dtype);
         expect(r.shape, name).to.deep.equal(t.shape);
         expect(r.data.constructor, name).to.equal(t.data.constructor);
-        const raw = (a: SafetensorsTensor['data']) => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+        const raw = (a: SafetensorsTensor['data']) =>
+          Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
         expect(raw(r.data), name).to.deep.equal(raw(t.data));
       }
       expect(Object.is((back.tensors.f64!.data as Float64Array)[1], -0)).to.equal(true);
@@ -160,7 +163,11 @@ describe('safetensors', () => {
       `{"dtype":"${dtype}","shape":${JSON.stringify(shape)},"data_offsets":[${a},${b}]}`;
 
     it('rejects a file shorter than the header size field', () => {
-      const e = expectDataError(() => decodeSafetensors(new Uint8Array(5), F), /model\.safetensors: /, /8-byte header size/);
+      const e = expectDataError(
+        () => decodeSafetensors(new Uint8Array(5), F),
+        /model\.safetensors: /,
+        /8-byte header size/,
+      );
       expect(e.file).to.equal(F);
     });
     it('rejects a header size beyond the file or the 100 MB limit', () => {
@@ -178,12 +185,24 @@ describe('safetensors', () => {
       expectDataError(() => decodeSafetensors(rawFile(' {}'), F), /starting with "\{"/);
     });
     it('rejects bad metadata', () => {
-      expectDataError(() => decodeSafetensors(rawFile('{"__metadata__":{"k":1}}'), F), /"__metadata__"\."k" must be a string/);
-      expectDataError(() => decodeSafetensors(rawFile('{"__metadata__":[]}'), F), /must be an object of strings/);
+      expectDataError(
+        () => decodeSafetensors(rawFile('{"__metadata__":{"k":1}}'), F),
+        /"__metadata__"\."k" must be a string/,
+      );
+      expectDataError(
+        () => decodeSafetensors(rawFile('{"__metadata__":[]}'), F),
+        /must be an object of strings/,
+      );
     });
     it('rejects malformed entries, naming the tensor', () => {
-      expectDataError(() => decodeSafetensors(rawFile('{"w":3}'), F), /tensor "w": header entry must be an object/);
-      expectDataError(() => decodeSafetensors(rawFile(`{"w":${entry('F8', [1], 0, 1)}}`, [0]), F), /tensor "w": unknown dtype "F8"/);
+      expectDataError(
+        () => decodeSafetensors(rawFile('{"w":3}'), F),
+        /tensor "w": header entry must be an object/,
+      );
+      expectDataError(
+        () => decodeSafetensors(rawFile(`{"w":${entry('F8', [1], 0, 1)}}`, [0]), F),
+        /tensor "w": unknown dtype "F8"/,
+      );
       expectDataError(
         () => decodeSafetensors(rawFile(`{"w":${entry('F32', [-1], 0, 4)}}`, [0, 0, 0, 0]), F),
         /tensor "w": shape must be a list of non-negative integers/,
@@ -193,7 +212,8 @@ describe('safetensors', () => {
         /tensor "w": data_offsets must be \[begin, end\]/,
       );
       expectDataError(
-        () => decodeSafetensors(rawFile('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":1}}', [0]), F),
+        () =>
+          decodeSafetensors(rawFile('{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":1}}', [0]), F),
         /tensor "w": unknown header key "x"/,
       );
     });
@@ -206,17 +226,38 @@ describe('safetensors', () => {
     it('rejects holes, overlaps, out-of-bounds offsets and trailing bytes', () => {
       const two = (a: [number, number], b: [number, number]) =>
         `{"a":${entry('U8', [a[1] - a[0]], ...a)},"b":${entry('U8', [b[1] - b[0]], ...b)}}`;
-      expectDataError(() => decodeSafetensors(rawFile(two([0, 2], [3, 4]), [0, 0, 0, 0]), F), /tensor "b": .*hole after byte 2/);
-      expectDataError(() => decodeSafetensors(rawFile(two([0, 2], [1, 3]), [0, 0, 0]), F), /tensor "b": .*overlap/);
-      expectDataError(() => decodeSafetensors(rawFile(two([2, 4], [0, 2]), [0, 0, 0]), F), /tensor "a": .*run past the data section \(3 bytes\)/);
-      expectDataError(() => decodeSafetensors(rawFile(two([0, 2], [2, 4]), [0, 0, 0, 0, 0]), F), /trailing bytes/);
-      expectDataError(() => decodeSafetensors(rawFile(`{"a":${entry('U8', [1], 1, 2)}}`, [0, 0]), F), /tensor "a": data_offsets start at 1/);
+      expectDataError(
+        () => decodeSafetensors(rawFile(two([0, 2], [3, 4]), [0, 0, 0, 0]), F),
+        /tensor "b": .*hole after byte 2/,
+      );
+      expectDataError(
+        () => decodeSafetensors(rawFile(two([0, 2], [1, 3]), [0, 0, 0]), F),
+        /tensor "b": .*overlap/,
+      );
+      expectDataError(
+        () => decodeSafetensors(rawFile(two([2, 4], [0, 2]), [0, 0, 0]), F),
+        /tensor "a": .*run past the data section \(3 bytes\)/,
+      );
+      expectDataError(
+        () => decodeSafetensors(rawFile(two([0, 2], [2, 4]), [0, 0, 0, 0, 0]), F),
+        /trailing bytes/,
+      );
+      expectDataError(
+        () => decodeSafetensors(rawFile(`{"a":${entry('U8', [1], 1, 2)}}`, [0, 0]), F),
+        /tensor "a": data_offsets start at 1/,
+      );
     });
     it('rejects BOOL bytes other than 0 and 1', () => {
-      expectDataError(() => decodeSafetensors(rawFile(`{"m":${entry('BOOL', [2], 0, 2)}}`, [1, 2]), F), /tensor "m": BOOL element 1 is 2/);
+      expectDataError(
+        () => decodeSafetensors(rawFile(`{"m":${entry('BOOL', [2], 0, 2)}}`, [1, 2]), F),
+        /tensor "m": BOOL element 1 is 2/,
+      );
     });
     it('parses the header alone without reading data', () => {
-      const bytes = encodeSafetensors({ w: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } }, { a: 'b' });
+      const bytes = encodeSafetensors(
+        { w: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } },
+        { a: 'b' },
+      );
       const h = parseSafetensorsHeader(bytes);
       expect(h.entries.w).to.deep.equal({ dtype: 'F32', shape: [2], begin: 0, end: 8 });
       expect(h.metadata).to.deep.equal({ a: 'b' });

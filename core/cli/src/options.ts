@@ -1,0 +1,58 @@
+/** Option groups shared by commands (the run commands use the configuration options too). */
+import type { Argv } from 'yargs';
+
+export interface ConfigArgs {
+  preset?: string;
+  set: string[];
+}
+
+/** `--preset NAME|PATH` and repeatable `--set path.to.field=value`. */
+export function withConfigOptions<T>(y: Argv<T>): Argv<T & ConfigArgs> {
+  return y
+    .option('preset', {
+      alias: 'p',
+      type: 'string',
+      describe: 'preset name (a file in presets/) or path to a preset file',
+    })
+    .option('set', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'override a field: --set strategy.options.lr=1e-3 (value parsed as YAML; repeatable)',
+    }) as unknown as Argv<T & ConfigArgs>;
+}
+
+export interface JsonArgs {
+  json: boolean;
+}
+
+export function withJsonOption<T>(y: Argv<T>): Argv<T & JsonArgs> {
+  return y.option('json', {
+    type: 'boolean',
+    default: false,
+    describe: 'print one JSON document on stdout (nothing else goes to stdout)',
+  }) as unknown as Argv<T & JsonArgs>;
+}
+
+export interface ReporterArgs {
+  reporter: string;
+}
+
+/** The reporter used when none is named: a progress bar on a terminal, plain lines otherwise. */
+export function defaultReporter(stream: { isTTY?: boolean } = process.stderr): string {
+  return stream.isTTY ? 'tty' : 'plain';
+}
+
+/**
+ * `--reporter NAME`: any registered reporter (the engine's tty, plain, quiet, jsonl, or a
+ * plugin's); create it with `registry.create('reporter', { name: args.reporter }, ctx)`.
+ */
+export function withReporterOption<T>(y: Argv<T>): Argv<T & ReporterArgs> {
+  return y.option('reporter', {
+    type: 'string',
+    default: defaultReporter(),
+    defaultDescription: 'tty on a terminal, else plain',
+    describe:
+      'how progress is shown: tty, plain, quiet, jsonl (events as JSON lines on stdout), or a plugin reporter',
+  }) as unknown as Argv<T & ReporterArgs>;
+}

@@ -1,0 +1,135 @@
+/**
+ * JSON Schema of a preset (after `extends` is merged). Unknown keys are errors everywhere;
+ * component `options` are validated separately against each component's own schema.
+ */
+
+const componentRef = (what: string) => ({
+  type: 'object',
+  description: `${what}: {name, options}`,
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, description: `registered name of the ${what}` },
+    options: { type: 'object', description: `options of the ${what} (see \`peftkit plugins list\`)` },
+  },
+});
+
+export const RECIPE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    epochs: { type: 'integer', minimum: 1, description: 'passes over the training split' },
+    batchSize: { type: 'integer', minimum: 1 },
+    optimizer: { enum: ['adamw', 'adam', 'sgd'] },
+    lr: { type: 'number', exclusiveMinimum: 0, description: 'learning rate' },
+    headLr: { type: 'number', exclusiveMinimum: 0, description: 'learning rate of the task head' },
+    weightDecay: { type: 'number', minimum: 0 },
+    betas: {
+      type: 'array',
+      minItems: 2,
+      maxItems: 2,
+      items: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+      description: 'Adam betas [beta1, beta2]',
+    },
+    eps: { type: 'number', exclusiveMinimum: 0 },
+    momentum: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+    schedule: { enum: ['linear', 'cosine', 'constant'] },
+    warmupRatio: { type: 'number', minimum: 0, maximum: 1 },
+    clipNorm: {
+      type: ['number', 'null'],
+      exclusiveMinimum: 0,
+      description: 'global gradient-norm clip (null: none)',
+    },
+    evalEvery: { type: 'integer', minimum: 1 },
+    dropout: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+    maxSteps: { type: 'integer', minimum: 1 },
+  },
+} as const;
+
+export const MODULE_CHOICE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'point', 'rank'],
+  properties: {
+    type: { type: 'string', minLength: 1, description: 'PEFT module type (lora, adapter, ...)' },
+    point: { type: 'string', minLength: 1, description: 'attachment point (layer.0.attn.q, ...)' },
+    rank: {
+      type: ['integer', 'null'],
+      minimum: 1,
+      description: 'rank, bottleneck or prefix length; null if unranked',
+    },
+    options: { type: 'object' },
+  },
+} as const;
+
+export const ARCHITECTURE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['modules'],
+  properties: { modules: { type: 'array', items: MODULE_CHOICE_SCHEMA } },
+} as const;
+
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['backbone', 'task', 'strategy'],
+  properties: {
+    description: { type: 'string' },
+    plugins: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      description: 'extra plugin packages or directories',
+    },
+    backbone: componentRef('backbone'),
+    task: componentRef('task'),
+    space: componentRef('search space'),
+    strategy: componentRef('search strategy'),
+    budget: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      description: 'exactly one of params (absolute count) or ratio (fraction of the backbone)',
+      properties: {
+        params: { type: 'integer', minimum: 1, description: 'maximum trainable PEFT parameters' },
+        ratio: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 1,
+          description: 'fraction of the backbone parameters',
+        },
+      },
+    },
+    architecture: {
+      ...ARCHITECTURE_SCHEMA,
+      type: ['string', 'object'],
+      minLength: 1,
+      description: 'inline {modules: [...]} or the path of a JSON file holding it',
+    },
+    seeds: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'integer', minimum: 0, maximum: 4294967295 },
+    },
+    recipes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { search: RECIPE_SCHEMA, retrain: RECIPE_SCHEMA },
+    },
+    backend: componentRef('training backend'),
+    executor: componentRef('executor'),
+    output: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        dir: { type: 'string', minLength: 1, description: 'directory that holds run directories' },
+        name: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+          description: 'run name (letters, digits, ".", "_", "-")',
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,160 @@
+/**
+ * Validation of a merged preset against the core schema and every named component's options
+ * schema, then completion with defaults. All problems are collected and thrown together, each
+ * naming the file (and line) the offending value was written in.
+ */
+import type { Architecture, ComponentRef, ExtensionKind, TrainRecipe } from '@peftkit/api';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Registry } from '../plugins/registry.js';
+import { createAjv, validateWith, type Problem } from '../schema/problems.js';
+import { displayPath } from '../util/paths.js';
+import { didYouMean } from '../util/suggest.js';
+import { throwProblems } from './errors.js';
+import { DEFAULTS, isPlainObject, Origins, type ConfigPath } from './origins.js';
+import type { PresetSource } from './preset.js';
+import { ARCHITECTURE_SCHEMA, CONFIG_SCHEMA } from './schema.js';
+import { COMPONENT_FIELDS, CONFIG_DEFAULTS, DEFAULT_RECIPE, type RunConfig } from './types.js';
+
+const ajv = createAjv();
+const validateCore = ajv.compile(CONFIG_SCHEMA);
+const validateArchitecture = ajv.compile(ARCHITECTURE_SCHEMA);
+
+export interface ValidateOptions {
+  /** Resolved plugin directories of the `plugins:` field (see resolveConfigPlugins). */
+  pluginDirs?: readonly string[];
+  /** Problems found earlier (unresolvable plugins), reported together with these. */
+  problems?: readonly Problem[];
+}
+
+/** The directory relative paths written at `path` resolve against: the file's, else the working directory. */
+export function baseDirOf(origins: Origins, path: ConfigPath, cwd: string): string {
+  return origins.get(path)?.dir ?? cwd;
+}
+
+/**
+ * Validate `source` against the core schema and the registry, and complete it with defaults.
+ * Throws a ConfigErrorList with every problem.
+ */
+export function validateConfig(
+  source: PresetSource,
+  registry: Registry,
+  opts: ValidateOptions = {},
+): RunConfig {
+  const raw = structuredClone(source.value);
+  const origins = source.origins.clone();
+  const problems: Problem[] = [...(opts.problems ?? []), ...validateWith(validateCore, raw, [])];
+
+  // Components, including defaults (their origin is `defaults`), so a missing backend is found now.
+  const refs: Partial<Record<string, ComponentRef>> = {};
+  for (const [field, kind] of COMPONENT_FIELDS) {
+    let ref = raw[field];
+    if (ref === undefined) {
+      const def =
+        field === 'backend'
+          ? CONFIG_DEFAULTS.backend
+          : field === 'executor'
+            ? CONFIG_DEFAULTS.executor
+            : undefined;
+      if (!def) continue;
+      ref = structuredClone(def);
+      origins.fill([field], ref, DEFAULTS);
+    }
+    const r = registry.checkComponent(kind as ExtensionKind, ref, [field]);
+    problems.push(...r.problems);
+    refs[field] = r.ref;
+  }
+
+  let architecture: Architecture | undefined;
+  if (raw.architecture !== undefined) {
+    architecture = checkArchitecture(raw.architecture, origins, source.cwd, registry, problems);
+  }
+
+  throwProblems(
+    problems,
+    origins,
+    source.files.length > 0 ? displayPath(source.files[0]!, source.cwd) : 'command line',
+  );
+
+  const recipes = (isPlainObject(raw.recipes) ? raw.recipes : {}) as {
+    search?: Partial<TrainRecipe>;
+    retrain?: Partial<TrainRecipe>;
+  };
+  const output = (isPlainObject(raw.output) ? raw.output : {}) as { dir?: string; name?: string };
+  const config: RunConfig = {
+    ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
+    plugins: [...(opts.pluginDirs ?? [])],
+    backbone: refs.backbone!,
+    task: refs.task!,
+    ...(refs.space ? { space: refs.space } : {}),
+    strategy: refs.strategy!,
+    ...(raw.budget !== undefined ? { budget: raw.budget as RunConfig['budget'] } : {}),
+    ...(architecture ? { architecture } : {}),
+    seeds: Array.isArray(raw.seeds) ? (raw.seeds as number[]) : [...CONFIG_DEFAULTS.seeds],
+    recipes: { search: completeRecipe(recipes.search), retrain: completeRecipe(recipes.retrain) },
+    backend: refs.backend!,
+    executor: refs.executor!,
+    output: {
+      dir: output.dir ?? CONFIG_DEFAULTS.outputDir,
+      name: output.name ?? source.name ?? CONFIG_DEFAULTS.outputName,
+    },
+  };
+  return config;
+}
+
+/** A recipe: `partial` over DEFAULT_RECIPE. */
+export function completeRecipe(partial: Partial<TrainRecipe> | undefined): TrainRecipe {
+  return { ...DEFAULT_RECIPE, betas: [...DEFAULT_RECIPE.betas] as [number, number], ...(partial ?? {}) };
+}
+
+function checkArchitecture(
+  value: unknown,
+  origins: Origins,
+  cwd: string,
+  registry: Registry,
+  problems: Problem[],
+): Architecture | undefined {
+  let arch: unknown = value;
+  let file: string | undefined;
+  if (typeof value === 'string') {
+    const path = resolve(baseDirOf(origins, ['architecture'], cwd), value);
+    file = displayPath(path, cwd);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      problems.push({
+        path: ['architecture'],
+        message: `cannot read architecture file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (expected a JSON file {"modules": [...]})`,
+      });
+      return undefined;
+    }
+    try {
+      arch = JSON.parse(text);
+    } catch (e) {
+      problems.push({
+        path: ['architecture'],
+        file,
+        message: `architecture file is not valid JSON: ${(e as Error).message}`,
+      });
+      return undefined;
+    }
+    problems.push(...validateWith(validateArchitecture, arch, ['architecture']).map((p) => ({ ...p, file })));
+  } else if (!isPlainObject(value)) {
+    return undefined; // the core schema reported it
+  }
+  const a = arch as Architecture;
+  if (!isPlainObject(a) || !Array.isArray(a.modules)) return undefined;
+  const types = registry.names('peft-module');
+  a.modules.forEach((m, i) => {
+    if (isPlainObject(m) && typeof m.type === 'string' && !registry.has('peft-module', m.type)) {
+      problems.push({
+        path: ['architecture', 'modules', i, 'type'],
+        ...(file ? { file } : {}),
+        message: `unknown peft-module ${JSON.stringify(m.type)} (registered: ${types.length > 0 ? types.join(', ') : 'none'})`,
+        hint: didYouMean(m.type, types),
+      });
+    }
+  });
+  return a;
+}

@@ -1,0 +1,130 @@
+/**
+ * Loading plugins: read each package's manifest, import its module, load the ContainerModule it
+ * default-exports into a child of the registry's container, and register what it bound under
+ * CONTRIBUTION. The engine's own contributions (reporters) go through the same path first.
+ */
+import { CONTRIBUTION, PluginError, type Contribution } from '@peftkit/api';
+import { Container, type ContainerModule } from 'inversify';
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PluginErrorList } from '../config/errors.js';
+import { builtinPluginRefs, type PluginRef } from './discovery.js';
+import { ENGINE_MODULE, ENGINE_PLUGIN } from './engine-module.js';
+import { readPluginPackage } from './manifest.js';
+import { Registry, type PluginInfo } from './registry.js';
+
+export interface LoadPluginsOptions {
+  /**
+   * Built-in plugins (package names or directories) instead of the default discovery (the
+   * workspace scan, or PEFTKIT_BUILTIN_PLUGINS when set).
+   */
+  builtins?: readonly string[];
+  /** Further plugins (a preset's `plugins:`), loaded after the built-ins in this order. */
+  extra?: readonly PluginRef[];
+  /** Working directory for built-in paths. */
+  cwd?: string;
+}
+
+export interface PluginLoadResult {
+  registry: Registry;
+  /** Plugins that could not be loaded or registered; the others are registered. */
+  failures: PluginError[];
+}
+
+/** Load the engine's contributions, the built-in plugins and `extra`; collect failures. */
+export async function loadPlugins(opts: LoadPluginsOptions = {}): Promise<PluginLoadResult> {
+  const registry = new Registry();
+  const failures: PluginError[] = [];
+  failures.push(...(await loadModule(registry, ENGINE_PLUGIN, ENGINE_MODULE)));
+  const builtins = builtinPluginRefs(opts.builtins, process.env, opts.cwd);
+  failures.push(...builtins.errors);
+  const loaded = new Set<string>();
+  for (const ref of [...builtins.refs, ...(opts.extra ?? [])]) {
+    const real = safeRealpath(ref.dir);
+    if (loaded.has(real)) continue; // a preset naming a built-in, say
+    loaded.add(real);
+    try {
+      failures.push(...(await loadPluginDir(registry, ref)));
+    } catch (e) {
+      failures.push(e instanceof PluginError ? e : new PluginError(String(e), ref.ref, 'load', { cause: e }));
+    }
+  }
+  return { registry, failures };
+}
+
+/** Throw the failures of a load (one PluginError, or a list naming each plugin). */
+export function throwPluginFailures(failures: readonly PluginError[]): void {
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new PluginErrorList(failures);
+}
+
+async function loadPluginDir(registry: Registry, ref: PluginRef): Promise<PluginError[]> {
+  const pkg = readPluginPackage(ref.dir, ref.ref);
+  const moduleFile = resolve(ref.dir, pkg.manifest.module);
+  if (!existsSync(moduleFile)) {
+    throw new PluginError(
+      `module ${pkg.manifest.module} (peftkit.module) not found in ${ref.dir}; is the plugin built?`,
+      pkg.name,
+      'import',
+    );
+  }
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(moduleFile).href)) as { default?: unknown };
+  } catch (e) {
+    throw new PluginError(`cannot import ${moduleFile}: ${(e as Error).message}`, pkg.name, 'import', {
+      cause: e,
+    });
+  }
+  const cm = mod.default as ContainerModule | undefined;
+  if (!cm || typeof cm !== 'object' || typeof (cm as { load?: unknown }).load !== 'function') {
+    throw new PluginError(
+      `${pkg.manifest.module} must default-export a ContainerModule (export default new ContainerModule(({ bind }) => ...))`,
+      pkg.name,
+      'import',
+    );
+  }
+  const info: PluginInfo = {
+    name: pkg.name,
+    version: pkg.version,
+    description: pkg.description,
+    dir: ref.dir,
+    origin: ref.origin,
+    manifest: pkg.manifest,
+  };
+  return loadModule(registry, info, cm);
+}
+
+/** Load one ContainerModule into its own child container and register its contributions. */
+async function loadModule(registry: Registry, info: PluginInfo, cm: ContainerModule): Promise<PluginError[]> {
+  const child = new Container({ parent: registry.container });
+  try {
+    await child.loadAsync(cm);
+  } catch (e) {
+    return [
+      new PluginError(`its ContainerModule failed to load: ${(e as Error).message}`, info.name, 'load', {
+        cause: e,
+      }),
+    ];
+  }
+  let bound: Contribution[];
+  try {
+    bound = child.isCurrentBound(CONTRIBUTION) ? child.getAll<Contribution>(CONTRIBUTION) : [];
+  } catch (e) {
+    return [
+      new PluginError(`resolving its contributions failed: ${(e as Error).message}`, info.name, 'load', {
+        cause: e,
+      }),
+    ];
+  }
+  return registry.register(info, bound);
+}
+
+function safeRealpath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
