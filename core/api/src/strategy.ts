@@ -142,7 +142,9 @@ export interface EvaluateJob {
   program: ProgramSpec;
   params: ParamSet;
   gates?: Float32Array;
+  gatesDetached?: Float32Array;
   rankMasks?: Float32Array;
+  rankMasksDetached?: Float32Array;
   split: DataSplit;
   batchSize: number;
 }
@@ -221,6 +223,11 @@ export interface SearchOutcome {
   final?: TrainResult;
   /** Strategy-specific summary recorded in result.json. */
   summary?: Record<string, unknown>;
+  /**
+   * Set (to the reason) when the architecture deliberately ignores the budget (full fine-tuning):
+   * the engine then warns instead of rejecting an architecture over the budget.
+   */
+  budgetIgnored?: string;
 }
 
 export interface SearchStrategy {

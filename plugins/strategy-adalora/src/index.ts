@@ -1,2 +1,9 @@
-/** @peftkit/plugin-strategy-adalora: AdaLoRA baseline: SVD-form LoRA with importance-based rank allocation on a cubic budget schedule. */
-export {};
+/**
+ * @peftkit/plugin-strategy-adalora: AdaLoRA baseline: the `adalora` SVD-form module type and a
+ * strategy that masks singular triplets by importance on a cubic budget schedule.
+ */
+export * from './importance.js';
+export * from './module.js';
+export * from './orthogonality.js';
+export * from './schedule.js';
+export * from './strategy.js';

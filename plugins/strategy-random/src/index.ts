@@ -1,2 +1,3 @@
-/** @peftkit/plugin-strategy-random: Random search baseline over the same space and budget. */
-export {};
+/** @peftkit/plugin-strategy-random: random search baseline over the same space and budget. */
+export * from './sampler.js';
+export * from './strategy.js';

@@ -1,0 +1,120 @@
+/**
+ * The AutoPEFT search space (`autopeft`; method spec §5.6, cambridgeltl/autopeft "sappa"), over
+ * attachment-point patterns: per layer, a serial adapter after the FFN sublayer, a parallel adapter
+ * on the FFN sublayer, and a prefix (Li & Liang's concatenated keys/values) at the self-attention.
+ * Each module type takes ONE global size for the whole model, 0 (absent) or one of `sizes`, and a
+ * per-layer binary flag, shared by the module types, says whether the layer gets the modules at all.
+ *
+ * The space lists the candidates (type, point, candidate sizes); the coupling (one size per type,
+ * one flag per layer) is the AutoPEFT strategy's, see `configs.ts`.
+ */
+import type {
+  BackboneInfo,
+  Candidate,
+  JsonSchema,
+  ModuleTypes,
+  SearchSpace,
+  SpaceDefinition,
+} from '@peftkit/api';
+import { ConfigError, matchPoints, moduleId } from '@peftkit/api';
+
+export interface AutoPeftSpaceEntry {
+  type: string;
+  targets: string[];
+  options?: Record<string, unknown>;
+}
+
+export interface AutoPeftSpaceOptions {
+  /** Candidate sizes of every ranked type besides 0 (absent); default [1, 2, 4, 8, 16, 32]. */
+  sizes?: number[];
+  entries?: AutoPeftSpaceEntry[];
+}
+
+export const AUTOPEFT_ENTRIES: readonly AutoPeftSpaceEntry[] = [
+  { type: 'adapter', targets: ['layer.*.ffn.sublayer'] },
+  { type: 'parallel-adapter', targets: ['layer.*.ffn.sublayer'] },
+  { type: 'prefix', targets: ['layer.*.attn.scores'], options: { style: 'concat' } },
+];
+
+export const DEFAULT_SIZES: readonly number[] = [1, 2, 4, 8, 16, 32];
+
+export const autopeftSpaceOptionsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    sizes: {
+      type: 'array',
+      items: { type: 'integer', minimum: 1 },
+      minItems: 1,
+      uniqueItems: true,
+      default: [...DEFAULT_SIZES],
+      description:
+        'Sizes a module type can take besides 0 (absent): adapter bottlenecks and prefix lengths (one global value per type).',
+    },
+    entries: {
+      type: 'array',
+      description:
+        'Module types and the attachment-point patterns they are placed on (replaces the defaults).',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'targets'],
+        properties: {
+          type: { type: 'string', description: 'Module type name (adapter, parallel-adapter, prefix, ...).' },
+          targets: {
+            type: 'array',
+            items: { type: 'string' },
+            minItems: 1,
+            description: 'Glob patterns over attachment-point names.',
+          },
+          options: { type: 'object', description: 'Per-module options of the type.' },
+        },
+      },
+    },
+  },
+};
+
+export class AutoPeftSpace implements SearchSpace {
+  private readonly sizes: number[];
+  private readonly entries: readonly AutoPeftSpaceEntry[];
+
+  constructor(options: AutoPeftSpaceOptions = {}) {
+    const sizes = options.sizes ?? [...DEFAULT_SIZES];
+    sizes.forEach((s, i) => {
+      if (!Number.isInteger(s) || s < 1) {
+        throw new ConfigError(
+          `got ${JSON.stringify(s)}, expected an integer >= 1 (absence is always a choice)`,
+          undefined,
+          `autopeft.sizes[${i}]`,
+        );
+      }
+    });
+    if (sizes.length === 0) throw new ConfigError('expected at least one size', undefined, 'autopeft.sizes');
+    this.sizes = [...new Set(sizes)].sort((a, b) => a - b);
+    this.entries = options.entries ?? AUTOPEFT_ENTRIES;
+  }
+
+  build(backbone: BackboneInfo, types: ModuleTypes): SpaceDefinition {
+    const candidates: Candidate[] = [];
+    const seen = new Set<string>();
+    for (const e of this.entries) {
+      const type = types.get(e.type);
+      const points = matchPoints(e.targets, backbone.points, type.attachesTo).filter((p) => type.accepts(p));
+      for (const p of points) {
+        const id = moduleId(e.type, p.name);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        candidates.push({
+          id,
+          type: e.type,
+          point: p.name,
+          ranks: type.ranked ? this.sizes : null,
+          options: { ...(e.options ?? {}) },
+        });
+      }
+    }
+    if (candidates.length === 0)
+      throw new Error(`search space autopeft: no candidate module on backbone ${backbone.name}`);
+    return { name: 'autopeft', candidates };
+  }
+}
