@@ -61,10 +61,14 @@ export class PeftToolkit implements ModuleToolkit {
     return arch.modules.reduce((a, m) => a + this.count(m.type, m.point, m.rank, m.options ?? {}), 0);
   }
 
+  /** Shape of the task head's weight: [input features, outputs]. */
+  headShape(): [number, number] {
+    return [headInputSize(this.backbone, this.task), headOutputSize(this.task)];
+  }
+
   /** Parameters of the task head (always trained, not counted against the PEFT budget). */
   headParams(): number {
-    const i = headInputSize(this.backbone, this.task);
-    const o = headOutputSize(this.task);
+    const [i, o] = this.headShape();
     return i * o + o;
   }
 

@@ -5,3 +5,4 @@
 export * from './fixtures.js';
 export * from './ort-runner.js';
 export * from './inprocess-backend.js';
+export * from './browser.js';

@@ -10,7 +10,8 @@ import { BipeftSensitivity, type SensitivityOptions, sensitivityOptionsSchema } 
 import { PatternSpace, S1_ENTRIES, S2_ENTRIES, type SpaceOptions, spaceOptionsSchema } from './spaces.js';
 import { type BipeftOptions, BipeftStrategy, bipeftOptionsSchema } from './strategy.js';
 
-const componentRef = (what: string, def: string) => ({
+const componentRef = (what: string, def: string, kind: string) => ({
+  'x-peftkit-component': kind,
   type: 'object',
   additionalProperties: false,
   required: ['name'],
@@ -62,8 +63,8 @@ export default new ContainerModule(({ bind }) => {
       ...bipeftOptionsSchema,
       properties: {
         ...(bipeftOptionsSchema.properties as object),
-        importance: componentRef('importance estimator', 'bipeft-sensitivity'),
-        scheduler: componentRef('budget scheduler', 'bipeft-budget'),
+        importance: componentRef('importance estimator', 'bipeft-sensitivity', 'importance-estimator'),
+        scheduler: componentRef('budget scheduler', 'bipeft-budget', 'budget-scheduler'),
       },
     },
     async create(options, ctx) {

@@ -263,6 +263,7 @@ export class BipeftStrategy implements SearchStrategy {
     ctx.emit({
       type: 'search-start',
       candidates: ctx.space.candidates.length,
+      candidateIds: ctx.space.candidates.map((c) => c.id),
       supernetParams: this.supernetSize(),
       budget: ctx.budget.params,
       epochs: this.recipe.epochs,

@@ -3,6 +3,9 @@ import type { EvaluateJob, EvaluateResult, GradientJob, GradientResult, ParamSet
 import type { Workbench } from './workbench.js';
 
 export async function runGradientJob(wb: Workbench, job: GradientJob): Promise<GradientResult> {
+  if (job.dropoutSeed !== undefined) {
+    throw new Error('dropout in gradient jobs is not supported yet (set recipe.dropout to 0)');
+  }
   const c = await wb.compile(job.program, 'train');
   const wantParams = job.want.params ?? false;
   const names =
@@ -47,7 +50,12 @@ export async function runEvaluateJob(wb: Workbench, job: EvaluateJob): Promise<E
   const metrics = await wb.evaluate(
     job.program,
     job.params,
-    { gates: job.gates, rankMasks: job.rankMasks },
+    {
+      gates: job.gates,
+      gatesDetached: job.gatesDetached,
+      rankMasks: job.rankMasks,
+      rankMasksDetached: job.rankMasksDetached,
+    },
     job.split,
     job.batchSize,
   );

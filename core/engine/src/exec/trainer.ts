@@ -6,7 +6,7 @@
  * finishes exactly as if it had not been interrupted.
  */
 import type { Metrics, ParamSet, RunEvent, TrainJob, TrainResult } from '@peftkit/api';
-import { Rng, deriveSeed } from '@peftkit/api';
+import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
 import { type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
 import { Workbench } from './workbench.js';
 
@@ -45,6 +45,16 @@ export async function runTrainJob(
 ): Promise<TrainResult> {
   const started = performance.now();
   const { recipe } = job;
+  if (recipe.dropout > 0) {
+    // Dropout would need a per-step random stream inside the compiled graph that a resumed run can
+    // reproduce; until that exists it is refused rather than silently ignored.
+    throw new ConfigError(
+      `recipe.dropout = ${recipe.dropout} is not supported yet`,
+      undefined,
+      'recipes.*.dropout',
+      'set dropout to 0',
+    );
+  }
   const spec = Workbench.specOf(job.architecture);
   const train = await wb.compile(spec, 'train');
   const data = wb.data[job.train];

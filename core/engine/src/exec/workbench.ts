@@ -93,8 +93,25 @@ export class Workbench {
     };
   }
 
+  /** Compiled program keys, least recently used first (for releasing old supernet programs). */
+  private readonly recent: string[] = [];
+  /** How many compiled programs to keep; older ones are released from the backend. */
+  maxPrograms = 6;
+
+  private touch(key: string): void {
+    const i = this.recent.indexOf(key);
+    if (i >= 0) this.recent.splice(i, 1);
+    this.recent.push(key);
+    while (this.recent.length > this.maxPrograms) {
+      const old = this.recent.shift()!;
+      this.layouts.delete(old);
+      void this.parts.backend.release(old);
+    }
+  }
+
   async compile(spec: ProgramSpec, mode: 'train' | 'eval'): Promise<Compiled> {
     const key = programKey(spec, mode);
+    this.touch(key);
     let layout = this.layouts.get(key);
     const program = await this.parts.backend.compile(key, () => {
       const built = buildProgram(

@@ -1,0 +1,20 @@
+/**
+ * The commands of `peftkit`, one module each. A command is a factory taking the CLI context and
+ * returning a yargs CommandModule; add new ones (search, train, eval, compare, export, bench) here.
+ */
+import type { CommandModule } from 'yargs';
+import type { CliContext, GlobalArgs } from '../context.js';
+import { doctorCommand } from './doctor.js';
+import { pluginsCommand } from './plugins.js';
+import { presetsCommand } from './presets.js';
+import { searchCommand, trainCommand } from './run.js';
+
+export type CommandFactory = (ctx: CliContext) => CommandModule<GlobalArgs, never>;
+
+export const COMMANDS: readonly CommandFactory[] = [
+  searchCommand as CommandFactory,
+  trainCommand as CommandFactory,
+  pluginsCommand as CommandFactory,
+  presetsCommand as CommandFactory,
+  doctorCommand as CommandFactory,
+];

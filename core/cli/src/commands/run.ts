@@ -1,0 +1,140 @@
+/**
+ * `peftkit search` and `peftkit train`: run a preset (one run per seed), or continue an interrupted
+ * run with `--resume DIR`. `train` trains a fixed architecture (the preset's `architecture`, or
+ * `--architecture FILE`, e.g. the architecture.json another run found: transfer across tasks).
+ */
+import type { Reporter } from '@peftkit/api';
+import {
+  type FinishedRun,
+  type LoadedConfig,
+  baseDirOf,
+  displayPath,
+  executeRuns,
+  loadConfig,
+  loadResolvedConfig,
+  RunDir,
+} from '@peftkit/engine';
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { printJson, stderrLogger, type CliContext, type GlobalArgs } from '../context.js';
+import {
+  withConfigOptions,
+  withJsonOption,
+  withReporterOption,
+  type ConfigArgs,
+  type JsonArgs,
+  type ReporterArgs,
+} from '../options.js';
+
+interface RunArgs extends GlobalArgs, ConfigArgs, JsonArgs, ReporterArgs {
+  resume?: string;
+  architecture?: string;
+  checkpointEvery: number;
+}
+
+function runBuilder<T>(y: Argv<T>, train: boolean): Argv<T & RunArgs> {
+  let b = withReporterOption(withJsonOption(withConfigOptions(y)))
+    .option('resume', {
+      type: 'string',
+      describe: 'continue the interrupted run in this run directory from its last checkpoint',
+    })
+    .option('checkpoint-every', {
+      type: 'number',
+      default: 30,
+      describe: 'seconds between checkpoints (0: after every step)',
+    });
+  if (train) {
+    b = b.option('architecture', {
+      type: 'string',
+      describe:
+        'JSON file with the architecture to train ({"modules": [...]}, e.g. a run\'s architecture.json)',
+    });
+  }
+  return b as unknown as Argv<T & RunArgs>;
+}
+
+async function handle(ctx: CliContext, args: RunArgs, command: 'search' | 'train'): Promise<void> {
+  const log = stderrLogger(ctx.io, args.debug);
+  let loaded: LoadedConfig;
+  let preset: string | null = args.preset ?? null;
+  if (args.resume) {
+    if (args.preset || args.set.length)
+      throw new Error('--resume continues a run with its own configuration; do not pass --preset or --set');
+    const dir = RunDir.open(resolve(ctx.cwd, args.resume));
+    loaded = await loadResolvedConfig(dir.file('config.json'), { cwd: ctx.cwd });
+    preset = null;
+  } else {
+    const sets = [...args.set];
+    if (args.architecture) sets.push(`architecture=${JSON.stringify(resolve(ctx.cwd, args.architecture))}`);
+    loaded = await loadConfig({ preset: args.preset, sets, cwd: ctx.cwd });
+  }
+  const { config, registry, origins } = loaded;
+  const rctx = registry.context({ baseDir: ctx.cwd, log });
+  const reporter: Reporter = await registry.create(
+    'reporter',
+    { name: args.json && args.reporter === 'jsonl' ? 'quiet' : args.reporter },
+    rctx,
+  );
+  let finished: FinishedRun[];
+  try {
+    finished = await executeRuns({
+      command,
+      config,
+      registry,
+      preset,
+      reporters: [reporter],
+      log,
+      checkpointSeconds: args.checkpointEvery,
+      baseDirFor: (path) => baseDirOf(origins, path, ctx.cwd),
+      resume: args.resume ? resolve(ctx.cwd, args.resume) : undefined,
+    });
+  } finally {
+    await reporter.close?.();
+  }
+  if (args.json) {
+    printJson(
+      ctx.io,
+      finished.map((f) => ({ dir: f.dir, ...f.result })),
+    );
+    return;
+  }
+  for (const f of finished) {
+    const r = f.result;
+    const fmt = (m: Record<string, number | undefined>) =>
+      Object.entries(m)
+        .filter(([k]) => k !== 'loss')
+        .map(([k, v]) => `${k} ${(v ?? NaN).toFixed(4)}`)
+        .join(', ');
+    ctx.io.out(
+      [
+        `run ${displayPath(f.dir, ctx.cwd)}`,
+        `  ${r.strategy} on ${r.task.name} (${r.backbone.name}), seed ${r.seed}`,
+        `  trainable parameters ${r.trainableParams.toLocaleString('en-US')}${r.budget ? ` (budget ${r.budget.params.toLocaleString('en-US')})` : ''} + head ${r.headParams.toLocaleString('en-US')}`,
+        `  modules: ${r.architecture.modules.map((m) => (m.rank === null ? m.id : `${m.id}:${m.rank}`)).join(' ') || '(none: frozen encoder + head)'}`,
+        `  validation: ${fmt(r.metrics.validation)}`,
+        `  test:       ${fmt(r.metrics.test)}`,
+        `  time: search ${r.timings.searchSeconds.toFixed(1)} s, re-training ${r.timings.retrainSeconds.toFixed(1)} s, total ${r.timings.totalSeconds.toFixed(1)} s; peak RSS ${r.peakRssMB.toFixed(0)} MB`,
+        `  report: ${displayPath(resolve(f.dir, 'report.html'), ctx.cwd)}`,
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
+export function searchCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> {
+  return {
+    command: 'search',
+    describe: 'search a PEFT configuration under a budget and re-train it (one run per seed)',
+    builder: (y) => runBuilder(y, false),
+    handler: (args) => handle(ctx, args, 'search'),
+  };
+}
+
+export function trainCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> {
+  return {
+    command: 'train',
+    describe: 'train a fixed PEFT configuration (preset architecture or --architecture FILE)',
+    builder: (y) => runBuilder(y, true),
+    handler: (args) => handle(ctx, args, 'train'),
+  };
+}

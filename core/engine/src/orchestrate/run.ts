@@ -1,0 +1,323 @@
+/**
+ * Run orchestration, from a validated configuration to finished run directories:
+ *
+ *   config ──registry──▶ backbone, task, backend, module types, space, strategy, executor
+ *          ──▶ workbench (tokenised splits) ──▶ search loop (ask/tell, checkpoints)
+ *          ──▶ re-training ──▶ result.json, architecture.json, model.safetensors, report.html
+ *
+ * One run per seed, each in its own directory; `resume` continues a run directory from its last
+ * checkpoint (the journal keeps every record; a `resume` record marks where the continuation
+ * starts, and reports keep the last record of each step).
+ */
+import type {
+  Architecture,
+  Backbone,
+  BackendDescription,
+  ExecutorFactory,
+  Logger,
+  ModuleTypes,
+  PeftModuleType,
+  Reporter,
+  RunEvent,
+  SearchOutcome,
+  SearchStrategy,
+  SpaceDefinition,
+  Task,
+  TrainingBackend,
+} from '@peftkit/api';
+import { ConfigError, encodeSafetensors, moduleId, resolveBudget } from '@peftkit/api';
+import { writeFileSync } from 'node:fs';
+import type { RunConfig } from '../config/types.js';
+import type { Registry } from '../plugins/registry.js';
+import { workbenchRunner } from '../exec/local-executor.js';
+import { type LoopCheckpoint, runSearchLoop } from '../exec/search-loop.js';
+import { Workbench } from '../exec/workbench.js';
+import type { RunResult } from '../report/result.js';
+import { renderRunReport } from '../report/run-report.js';
+import { RunDir } from '../run/rundir.js';
+import { engineVersion } from '../util/paths.js';
+import { type ArchitectureSpec, expandArchitecture } from './architecture.js';
+
+export interface RunOptions {
+  command: 'search' | 'train';
+  config: RunConfig;
+  registry: Registry;
+  /** Preset name (recorded in result.json), when the run came from one. */
+  preset?: string | null;
+  reporters: readonly Reporter[];
+  log: Logger;
+  /** Minimum seconds between checkpoints (default 30; 0 checkpoints after every step). */
+  checkpointSeconds?: number;
+  /** Directory that relative paths written at a config path are resolved against (its preset's). */
+  baseDirFor?: (path: (string | number)[]) => string;
+}
+
+export interface FinishedRun {
+  dir: string;
+  result: RunResult;
+}
+
+/** Every registered PEFT module type, by name. */
+export async function moduleTypesOf(
+  registry: Registry,
+  ctx: ReturnType<Registry['context']>,
+): Promise<ModuleTypes> {
+  const types = new Map<string, PeftModuleType>();
+  for (const c of registry.list('peft-module'))
+    types.set(c.name, await registry.create('peft-module', { name: c.name }, ctx));
+  return {
+    get(name: string): PeftModuleType {
+      const t = types.get(name);
+      if (!t) {
+        throw new ConfigError(
+          `unknown PEFT module type "${name}" (registered: ${[...types.keys()].join(', ')})`,
+        );
+      }
+      return t;
+    },
+    names: () => [...types.keys()],
+  };
+}
+
+/** A "strategy" for `train`: no search, the configured architecture is the outcome. */
+export class FixedArchitecture implements SearchStrategy {
+  constructor(private readonly architecture: Architecture) {}
+  start(): void {}
+  ask(): null {
+    return null;
+  }
+  tell(): void {}
+  state(): unknown {
+    return null;
+  }
+  outcome(): SearchOutcome {
+    return { architecture: this.architecture, summary: { fixed: true } };
+  }
+}
+
+interface Components {
+  backbone: Backbone;
+  task: Task;
+  backend: TrainingBackend;
+  types: ModuleTypes;
+  executor: ExecutorFactory;
+}
+
+async function createComponents(opts: RunOptions): Promise<Components> {
+  const { registry, config, log } = opts;
+  const ctxFor = (field: string) =>
+    registry.context({ baseDir: opts.baseDirFor?.([field]) ?? process.cwd(), log });
+  const backbone = await registry.create('backbone', config.backbone, ctxFor('backbone'));
+  const task = await registry.create('task', config.task, ctxFor('task'));
+  const backend = await registry.create('training-backend', config.backend, ctxFor('backend'));
+  const types = await moduleTypesOf(registry, ctxFor('backbone'));
+  const executor = await registry.create('executor', config.executor, ctxFor('executor'));
+  return { backbone, task, backend, types, executor };
+}
+
+function describeModules(arch: Architecture, wb: Workbench): RunResult['architecture'] {
+  return {
+    modules: arch.modules.map((m) => {
+      const p = wb.toolkit.point(m.point);
+      return {
+        id: moduleId(m.type, m.point),
+        type: m.type,
+        point: m.point,
+        ...(p.layer !== undefined ? { layer: p.layer } : {}),
+        rank: m.rank,
+        params: wb.toolkit.count(m.type, m.point, m.rank, m.options ?? {}),
+        ...(m.options && Object.keys(m.options).length ? { options: m.options } : {}),
+      };
+    }),
+  };
+}
+
+/** Run one seed in `dir` (a new run directory, or an existing one to resume). */
+export async function runOne(
+  opts: RunOptions,
+  seed: number,
+  dir: RunDir,
+  resuming: boolean,
+): Promise<FinishedRun> {
+  const started = performance.now();
+  const { config } = opts;
+  const journal = dir.journal();
+  const t0 = Date.now();
+  const emit = (e: RunEvent) => {
+    // Progress lines are for the screen only; everything else is journaled.
+    if (e.type !== 'progress') journal.append(e);
+    for (const r of opts.reporters) {
+      try {
+        r.onEvent({ t: Date.now() - t0, ...e });
+      } catch {
+        /* a reporter must not break a run */
+      }
+    }
+  };
+  const checkpoint = resuming ? dir.loadCheckpoint<LoopCheckpoint>() : undefined;
+  emit(
+    resuming
+      ? { type: 'resume', fromCheckpointSeq: checkpoint?.seq ?? null, run: dir.id }
+      : { type: 'run-start', command: opts.command, run: dir.id, seed, preset: opts.preset ?? null },
+  );
+  const c = await createComponents(opts);
+  const log = opts.log;
+  const wb = new Workbench({
+    backbone: c.backbone,
+    task: c.task,
+    backend: c.backend,
+    types: c.types,
+    seed,
+    log,
+  });
+  try {
+    const budget = config.budget ? resolveBudget(config.budget, c.backbone.info.params) : null;
+    let strategy: SearchStrategy;
+    let space: SpaceDefinition = { name: 'none', candidates: [] };
+    if (opts.command === 'train') {
+      if (!config.architecture)
+        throw new ConfigError(
+          '`train` needs an architecture (in the preset, or --architecture FILE)',
+          undefined,
+          'architecture',
+        );
+      const arch = expandArchitecture(config.architecture as ArchitectureSpec, c.backbone.info, c.types);
+      if (budget && wb.toolkit.countArchitecture(arch) > budget.params) {
+        log.warn(
+          `the architecture has ${wb.toolkit.countArchitecture(arch)} trainable parameters, over the budget of ${budget.params}`,
+        );
+      }
+      strategy = new FixedArchitecture(arch);
+    } else {
+      if (!budget)
+        throw new ConfigError(
+          'a search needs a budget: set budget.params or budget.ratio',
+          undefined,
+          'budget',
+        );
+      const ctxFor = (field: string) =>
+        opts.registry.context({ baseDir: opts.baseDirFor?.([field]) ?? process.cwd(), log });
+      if (config.space)
+        space = (await opts.registry.create('search-space', config.space, ctxFor('space'))).build(
+          c.backbone.info,
+          c.types,
+        );
+      strategy = await opts.registry.create('search-strategy', config.strategy, ctxFor('strategy'));
+    }
+    emit({
+      type: 'setup',
+      backbone: c.backbone.info.name,
+      backboneParams: c.backbone.info.params,
+      task: c.task.info.name,
+      splits: wb.splitSizes(),
+      budget: budget ? { params: budget.params, ratio: budget.ratio } : null,
+      candidates: space.candidates.length,
+      backend: c.backend.describe(),
+    });
+    const executor = c.executor.open({
+      runLocal: workbenchRunner(wb),
+      config: JSON.parse(JSON.stringify(config)),
+    });
+    const loop = await runSearchLoop({
+      workbench: wb,
+      executor,
+      strategy,
+      space,
+      budget: budget ?? { params: Number.MAX_SAFE_INTEGER, ratio: 1, backboneParams: c.backbone.info.params },
+      recipes: config.recipes,
+      seed,
+      log,
+      emit,
+      save: async (state) => {
+        dir.saveCheckpoint(state);
+      },
+      checkpointSeconds: opts.checkpointSeconds ?? 30,
+      resume: checkpoint?.state,
+    });
+    await executor.dispose();
+    const arch = loop.outcome.architecture;
+    const backendInfo: BackendDescription = c.backend.describe();
+    const result: RunResult = {
+      peftkit: engineVersion(),
+      command: opts.command,
+      preset: opts.preset ?? null,
+      strategy: opts.command === 'train' ? 'fixed' : config.strategy.name,
+      space: config.space?.name ?? null,
+      task: {
+        name: c.task.info.name,
+        description: c.task.info.description,
+        metrics: [...c.task.info.metrics],
+        sizes: wb.splitSizes(),
+      },
+      backbone: {
+        name: c.backbone.info.name,
+        modelType: c.backbone.info.modelType,
+        params: c.backbone.info.params,
+      },
+      seed,
+      budget: budget ? { params: budget.params, ratio: budget.ratio } : null,
+      trainableParams: wb.toolkit.countArchitecture(arch),
+      headParams: wb.toolkit.headParams(),
+      architecture: describeModules(arch, wb),
+      metrics: { validation: loop.final.metrics.validation ?? {}, test: loop.final.metrics.test ?? {} },
+      bestEpoch: loop.final.bestEpoch,
+      timings: {
+        searchSeconds: loop.searchSeconds,
+        retrainSeconds: loop.retrainSeconds,
+        totalSeconds: (performance.now() - started) / 1000,
+      },
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      backend: backendInfo,
+      search: (loop.outcome.summary as Record<string, unknown> | undefined) ?? null,
+      finishedAt: new Date().toISOString(),
+    };
+    writeFileSync(dir.file('architecture.json'), `${JSON.stringify(arch, null, 2)}\n`);
+    if (loop.final.params) {
+      const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+      const specs = new Map<string, readonly number[]>();
+      for (const m of arch.modules)
+        for (const s of wb.toolkit.specs(m.type, m.point, m.rank, m.options ?? {}))
+          specs.set(s.name, s.shape);
+      for (const [name, data] of Object.entries(loop.final.params)) {
+        tensors[name] = { dtype: 'F32', shape: [...(specs.get(name) ?? [data.length])], data };
+      }
+      const [hi, ho] = wb.toolkit.headShape();
+      if (tensors['head/weight']) tensors['head/weight'].shape = [hi, ho];
+      writeFileSync(
+        dir.file('model.safetensors'),
+        encodeSafetensors(tensors as never, { format: 'peftkit', architecture: JSON.stringify(arch) }),
+      );
+    }
+    dir.writeResult(result);
+    emit({
+      type: 'run-end',
+      run: dir.id,
+      trainableParams: result.trainableParams,
+      validation: result.metrics.validation,
+      test: result.metrics.test,
+      seconds: result.timings.totalSeconds,
+    });
+    journal.sync();
+    writeFileSync(dir.file('report.html'), renderRunReport(result, dir.readJournal().records));
+    return { dir: dir.path, result };
+  } finally {
+    await c.backend.dispose();
+    dir.close();
+  }
+}
+
+/** Run every seed of the configuration (or resume one run directory). */
+export async function executeRuns(opts: RunOptions & { resume?: string }): Promise<FinishedRun[]> {
+  if (opts.resume) {
+    const dir = RunDir.open(opts.resume);
+    if (dir.readResult())
+      throw new ConfigError(`run ${dir.id} has already finished (result.json exists)`, dir.path);
+    return [await runOne(opts, dir.info.seed, dir, true)];
+  }
+  const out: FinishedRun[] = [];
+  for (const seed of opts.config.seeds) {
+    const dir = RunDir.create(opts.config.output.dir, opts.config.output.name, seed, opts.config);
+    out.push(await runOne(opts, seed, dir, false));
+  }
+  return out;
+}
