@@ -54,6 +54,11 @@ export interface TrainRecipe {
   dropout: number;
   /** Stop after this many optimiser steps (for short trial runs). */
   maxSteps?: number;
+  /**
+   * Batch examples of similar length together (each epoch still visits every example once, in an
+   * order drawn from the seed): less padding, so faster steps. Default true.
+   */
+  groupByLength?: boolean;
 }
 
 /** One module of a compiled program. */

@@ -117,8 +117,8 @@ describe('presets: extends and overrides', () => {
       'recipes.search.clipNorm=null',
       'seeds[1]=5',
     ]);
-    expect(config.strategy.options!.lr).to.equal(0.001);
-    expect(config.strategy.options!.rounds).to.equal(4);
+    expect(config.strategy!.options!.lr).to.equal(0.001);
+    expect(config.strategy!.options!.rounds).to.equal(4);
     expect(config.seeds).to.deep.equal([1, 5, 3]);
     expect(config.budget).to.deep.equal({ ratio: 0.001 });
     expect(config.description).to.equal('hello world');
@@ -255,7 +255,6 @@ describe('presets: errors name the file, the path, the value and the expectation
     const errors = (e as ConfigErrorList).errors;
     expect(errors.map((x) => x.message)).to.include.members([
       'command line: task: missing required key "task" (task: {name, options})',
-      'command line: strategy: missing required key "strategy" (search strategy: {name, options})',
       'defaults: backend.name: unknown training-backend "onnxruntime" (registered: toy-backend)',
     ]);
   });

@@ -43,6 +43,10 @@ export const RECIPE_SCHEMA = {
     evalEvery: { type: 'integer', minimum: 1 },
     dropout: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
     maxSteps: { type: 'integer', minimum: 1 },
+    groupByLength: {
+      type: 'boolean',
+      description: 'batch examples of similar length together (less padding, same data per epoch)',
+    },
   },
 } as const;
 
@@ -62,17 +66,41 @@ export const MODULE_CHOICE_SCHEMA = {
   },
 } as const;
 
+export const TARGET_SPEC_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'targets'],
+  properties: {
+    type: { type: 'string', minLength: 1, description: 'PEFT module type' },
+    targets: {
+      type: ['string', 'array'],
+      items: { type: 'string', minLength: 1 },
+      minLength: 1,
+      description: 'glob pattern(s) over attachment points (`layer.*.attn.[qv]`)',
+    },
+    rank: { type: 'integer', minimum: 1, description: 'rank of every matched point (ranked types)' },
+    rankPattern: {
+      type: 'object',
+      additionalProperties: { type: 'integer', minimum: 1 },
+      description: 'per-point ranks: glob pattern -> rank (first match wins), as PEFT rank_pattern',
+    },
+    options: { type: 'object', description: 'options of the module type' },
+  },
+} as const;
+
 export const ARCHITECTURE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['modules'],
-  properties: { modules: { type: 'array', items: MODULE_CHOICE_SCHEMA } },
+  properties: {
+    modules: { type: 'array', items: MODULE_CHOICE_SCHEMA },
+    targets: { type: 'array', items: TARGET_SPEC_SCHEMA },
+  },
 } as const;
 
 export const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['backbone', 'task', 'strategy'],
+  required: ['backbone', 'task'],
   properties: {
     description: { type: 'string' },
     plugins: {

@@ -13,7 +13,7 @@ export interface RunConfig {
   /** Search space, for strategies that use one. */
   space?: ComponentRef;
   /** Its options may name collaborators, e.g. `{ importance: {name, options}, scheduler: {...} }`. */
-  strategy: ComponentRef;
+  strategy?: ComponentRef;
   /** `{ params }` or `{ ratio }`, exactly one. */
   budget?: BudgetSpec;
   /**

@@ -87,7 +87,7 @@ export function validateConfig(
     backbone: refs.backbone!,
     task: refs.task!,
     ...(refs.space ? { space: refs.space } : {}),
-    strategy: refs.strategy!,
+    ...(refs.strategy ? { strategy: refs.strategy } : {}),
     ...(raw.budget !== undefined ? { budget: raw.budget as RunConfig['budget'] } : {}),
     ...(architecture ? { architecture } : {}),
     seeds: Array.isArray(raw.seeds) ? (raw.seeds as number[]) : [...CONFIG_DEFAULTS.seeds],
@@ -143,13 +143,21 @@ function checkArchitecture(
   } else if (!isPlainObject(value)) {
     return undefined; // the core schema reported it
   }
-  const a = arch as Architecture;
-  if (!isPlainObject(a) || !Array.isArray(a.modules)) return undefined;
+  const a = arch as Architecture & { targets?: unknown[] };
+  if (!isPlainObject(a)) return undefined;
   const types = registry.names('peft-module');
-  a.modules.forEach((m, i) => {
+  const entries: [string, unknown, number][] = [
+    ...(Array.isArray(a.modules)
+      ? a.modules.map((m, i) => ['modules', m, i] as [string, unknown, number])
+      : []),
+    ...(Array.isArray(a.targets)
+      ? a.targets.map((m, i) => ['targets', m, i] as [string, unknown, number])
+      : []),
+  ];
+  entries.forEach(([field, m, i]) => {
     if (isPlainObject(m) && typeof m.type === 'string' && !registry.has('peft-module', m.type)) {
       problems.push({
-        path: ['architecture', 'modules', i, 'type'],
+        path: ['architecture', field, i, 'type'],
         ...(file ? { file } : {}),
         message: `unknown peft-module ${JSON.stringify(m.type)} (registered: ${types.length > 0 ? types.join(', ') : 'none'})`,
         hint: didYouMean(m.type, types),

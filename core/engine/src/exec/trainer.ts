@@ -7,6 +7,7 @@
  */
 import type { Metrics, ParamSet, RunEvent, TrainJob, TrainResult } from '@peftkit/api';
 import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
+import { batchesPerEpoch, epochBatches } from '@peftkit/nn';
 import { type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
 import { Workbench } from './workbench.js';
 
@@ -59,7 +60,7 @@ export async function runTrainJob(
   const train = await wb.compile(spec, 'train');
   const data = wb.data[job.train];
   if (data.length === 0) throw new Error(`train job ${job.id}: split ${job.train} is empty`);
-  const stepsPerEpoch = Math.ceil(data.length / recipe.batchSize);
+  const stepsPerEpoch = batchesPerEpoch(data.length, recipe.batchSize, recipe.groupByLength ?? true);
   const totalSteps = Math.min(recipe.epochs * stepsPerEpoch, recipe.maxSteps ?? Infinity);
   const metric = wb.parts.task.info.metrics[0]!;
   const optimizer = createOptimizer(recipe);
@@ -88,11 +89,18 @@ export async function runTrainJob(
   const prior = state.seconds;
 
   while (state.epoch < recipe.epochs && state.step < totalSteps) {
-    const order = new Rng(deriveSeed(job.seed, `order-${state.epoch}`)).permutation(data.length);
+    const rng = new Rng(deriveSeed(job.seed, `order-${state.epoch}`));
+    const batches = epochBatches(
+      data,
+      rng.permutation(data.length),
+      recipe.batchSize,
+      recipe.groupByLength ?? true,
+      (b) => rng.shuffle(b),
+    );
     let lossSum = 0;
-    let batches = 0;
-    for (let start = 0; start < order.length && state.step < totalSteps; start += recipe.batchSize) {
-      const idx = order.slice(start, start + recipe.batchSize);
+    let batchCount = 0;
+    for (const idx of batches) {
+      if (state.step >= totalSteps) break;
       const out = await train.program.run(wb.feeds(train, job.train, idx, state.params, {}, true), fetches);
       const loss = out.loss!.data[0] as number;
       if (!Number.isFinite(loss))
@@ -103,7 +111,7 @@ export async function runTrainJob(
       optimizer.step(state.params, grads, lrAt(state.step, totalSteps, recipe));
       state.step++;
       lossSum += loss;
-      batches++;
+      batchCount++;
       emit({
         type: 'progress',
         done: state.step,
@@ -111,7 +119,7 @@ export async function runTrainJob(
         status: `epoch ${state.epoch + 1}/${recipe.epochs} loss ${loss.toFixed(4)}`,
       });
     }
-    state.curve.push(lossSum / Math.max(1, batches));
+    state.curve.push(lossSum / Math.max(1, batchCount));
     state.epoch++;
     const epochEvent: RunEvent = {
       type: 'epoch',

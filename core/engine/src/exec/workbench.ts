@@ -25,6 +25,7 @@ import {
   batchFeeds,
   buildProgram,
   encodeExamples,
+  exampleLength,
   paramFeeds,
   programKey,
 } from '@peftkit/nn';
@@ -184,10 +185,15 @@ export class Workbench {
     const info = this.parts.task.info;
     const C = info.type === 'regression' ? 1 : info.numClasses;
     const logits = new Float32Array(examples.length * C);
-    for (let start = 0; start < examples.length; start += batchSize) {
-      const idx = Array.from({ length: Math.min(batchSize, examples.length - start) }, (_, i) => start + i);
+    // Batches of similar lengths (less padding); logits go back to the examples' positions.
+    const order = examples
+      .map((_, i) => i)
+      .sort((a, b) => exampleLength(examples[a]!) - exampleLength(examples[b]!) || a - b);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
       const out = await c.program.run(this.feeds(c, split, idx, params, arch, false), ['logits']);
-      logits.set(out.logits!.data as Float32Array, start * C);
+      const got = out.logits!.data as Float32Array;
+      idx.forEach((ex, b) => logits.set(got.subarray(b * C, (b + 1) * C), ex * C));
     }
     const labels = examples.map((e) => e.label);
     let predictions: ArrayLike<number>;

@@ -202,6 +202,8 @@ export async function runOne(
           c.backbone.info,
           c.types,
         );
+      if (!config.strategy)
+        throw new ConfigError('a search needs a strategy (strategy.name)', undefined, 'strategy');
       strategy = await opts.registry.create('search-strategy', config.strategy, ctxFor('strategy'));
     }
     emit({
@@ -241,7 +243,7 @@ export async function runOne(
       peftkit: engineVersion(),
       command: opts.command,
       preset: opts.preset ?? null,
-      strategy: opts.command === 'train' ? 'fixed' : config.strategy.name,
+      strategy: opts.command === 'train' ? 'fixed' : config.strategy!.name,
       space: config.space?.name ?? null,
       task: {
         name: c.task.info.name,
