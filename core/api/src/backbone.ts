@@ -125,4 +125,9 @@ export interface Backbone {
   encode(g: Graph, inputs: EncoderInputs, hooks: EncoderHooks, opts: BuildOptions): Value;
   /** The frozen weights at an attachment point, by role (full fine-tuning starts from them). */
   pretrained(point: string): Partial<Record<WeightRole, TensorData>>;
+  /**
+   * Optional: the point's module name in the model's original framework (`encoder.layer.3.attention.
+   * self.query` for a Hugging Face BERT), so exports can target it (PEFT's target_modules).
+   */
+  externalName?(point: string): string | undefined;
 }

@@ -33,3 +33,5 @@ export * from './orchestrate/run.js';
 export * from './report/result.js';
 export * from './report/run-report.js';
 export * from './report/svg.js';
+export * from './orchestrate/export.js';
+export * from './orchestrate/evaluate.js';

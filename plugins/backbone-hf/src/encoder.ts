@@ -11,6 +11,7 @@
  * apply hidden dropout: after the embeddings and after each sublayer, before the residual add.
  * (Attention-probability dropout is not applied.)
  */
+import { weightSpecs } from './weights.js';
 import type {
   AttachmentPoint,
   Backbone,
@@ -115,6 +116,14 @@ export class HfEncoder implements Backbone {
       pairEncoding: 'joint',
       points,
     };
+  }
+
+  /** The transformers module name of a point (the HF weight name without `.weight`). */
+  externalName(point: string): string | undefined {
+    const spec = weightSpecs(this.config).find(
+      (w) => w.point === point && (w.role === 'weight' || w.role === 'scale' || w.role === 'table'),
+    );
+    return spec ? spec.hfName.replace(/\.weight$/, '') : undefined;
   }
 
   pretrained(point: string): Partial<Record<WeightRole, TensorData>> {

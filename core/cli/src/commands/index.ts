@@ -8,12 +8,15 @@ import { doctorCommand } from './doctor.js';
 import { pluginsCommand } from './plugins.js';
 import { presetsCommand } from './presets.js';
 import { searchCommand, trainCommand } from './run.js';
+import { evalCommand, exportCommand } from './artifacts.js';
 
 export type CommandFactory = (ctx: CliContext) => CommandModule<GlobalArgs, never>;
 
 export const COMMANDS: readonly CommandFactory[] = [
   searchCommand as CommandFactory,
   trainCommand as CommandFactory,
+  evalCommand as CommandFactory,
+  exportCommand as CommandFactory,
   pluginsCommand as CommandFactory,
   presetsCommand as CommandFactory,
   doctorCommand as CommandFactory,

@@ -1,0 +1,279 @@
+/**
+ * `peftkit export RUN_DIR`: the found configuration and its trained weights, for use outside
+ * peftkit.
+ *
+ * - `peftkit` format (default): manifest.json (backbone, task, modules with ranks and options,
+ *   tensor names and shapes) + adapter.safetensors (module parameters and the task head). When
+ *   every module is LoRA, also a Hugging Face PEFT adapter in peft/: adapter_config.json with
+ *   target_modules and per-module rank_pattern/alpha_pattern, and adapter_model.safetensors with
+ *   PEFT's tensor names and [r, in] / [out, r] layouts (peftkit stores [in, r] / [r, out]).
+ * - `onnx` format: model.onnx, a standalone inference model (LoRA, BitFit and LNFit merged into the
+ *   frozen weights, other modules inlined, the task head included) that runs in onnxruntime-node or
+ *   onnxruntime-web without peftkit, and model.json describing its inputs, outputs and labels.
+ */
+import type { Architecture, Backbone, ModuleTypes, Task } from '@peftkit/api';
+import { DataError, decodeSafetensors, encodeSafetensors, moduleId } from '@peftkit/api';
+import { serialize } from '@peftkit/graph';
+import { buildProgram, PeftToolkit } from '@peftkit/nn';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadResolvedConfig } from '../config/load.js';
+import type { RunResult } from '../report/result.js';
+import { RunDir } from '../run/rundir.js';
+import { engineVersion } from '../util/paths.js';
+import { Workbench } from '../exec/workbench.js';
+import { moduleTypesOf } from './run.js';
+
+export interface ExportOptions {
+  runDir: string;
+  out?: string;
+  format: 'peftkit' | 'onnx';
+  cwd?: string;
+}
+
+export interface ExportedRun {
+  dir: string;
+  files: string[];
+}
+
+export interface LoadedRun {
+  dir: RunDir;
+  result: RunResult;
+  architecture: Architecture;
+  params: Record<string, Float32Array>;
+  backbone: Backbone;
+  task: Task;
+  types: ModuleTypes;
+}
+
+/** A finished run with its components re-created from its configuration. */
+export async function loadFinishedRun(path: string, cwd = process.cwd()): Promise<LoadedRun> {
+  const dir = RunDir.open(path);
+  const result = dir.readResult<RunResult>();
+  if (!result)
+    throw new DataError('the run has not finished (no result.json): resume it first with --resume', dir.path);
+  const archFile = dir.file('architecture.json');
+  const modelFile = dir.file('model.safetensors');
+  if (!existsSync(modelFile))
+    throw new DataError('the run saved no trained weights (model.safetensors is missing)', dir.path);
+  const architecture = JSON.parse(readFileSync(archFile, 'utf8')) as Architecture;
+  const tensors = decodeSafetensors(readFileSync(modelFile), modelFile);
+  const params: Record<string, Float32Array> = {};
+  for (const [name, t] of Object.entries(tensors.tensors)) params[name] = t.data as Float32Array;
+  const { config, registry } = await loadResolvedConfig(dir.file('config.json'), { cwd });
+  const log = { info() {}, warn() {}, debug() {} };
+  const ctx = registry.context({ baseDir: cwd, log });
+  const backbone = await registry.create('backbone', config.backbone, ctx);
+  const task = await registry.create('task', config.task, ctx);
+  const types = await moduleTypesOf(registry, ctx);
+  return { dir, result, architecture, params, backbone, task, types };
+}
+
+function write(out: string, name: string, data: string | Uint8Array, files: string[]): void {
+  const file = join(out, name);
+  writeFileSync(file, data);
+  files.push(file);
+}
+
+export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
+  const run = await loadFinishedRun(resolve(opts.cwd ?? process.cwd(), opts.runDir), opts.cwd);
+  const out = resolve(opts.cwd ?? process.cwd(), opts.out ?? join(run.dir.path, 'export'));
+  mkdirSync(out, { recursive: true });
+  const files: string[] = [];
+  const toolkit = new PeftToolkit(run.backbone, run.task.info, run.types);
+  const config = run.dir.readConfig<Record<string, unknown>>();
+  if (opts.format === 'onnx') {
+    const spec = Workbench.specOf(run.architecture);
+    const { graph, layout } = buildProgram(
+      { backbone: run.backbone, task: run.task.info, types: run.types },
+      spec,
+      'eval',
+      { inlineParams: run.params, merge: true },
+    );
+    const model = serialize(graph, { inlineAll: true });
+    write(out, 'model.onnx', model.model, files);
+    const inputs = [
+      {
+        name: 'input_ids',
+        type: 'int64',
+        shape: ['batch', 'tokens'],
+        description: 'token ids from the backbone tokenizer, padded',
+      },
+      {
+        name: 'attention_mask',
+        type: 'float32',
+        shape: ['batch', 'tokens'],
+        description: '1 for tokens, 0 for padding',
+      },
+      ...(layout.pairInputs === 'joint'
+        ? [{ name: 'token_type_ids', type: 'int64', shape: ['batch', 'tokens'], description: 'segment ids' }]
+        : []),
+      ...(layout.pairInputs === 'separate'
+        ? [
+            {
+              name: 'input_ids_b',
+              type: 'int64',
+              shape: ['batch', 'tokens'],
+              description: 'second text of the pair',
+            },
+            {
+              name: 'attention_mask_b',
+              type: 'float32',
+              shape: ['batch', 'tokens'],
+              description: 'its mask',
+            },
+          ]
+        : []),
+    ];
+    write(
+      out,
+      'model.json',
+      `${JSON.stringify(
+        {
+          format: 'peftkit-onnx',
+          peftkit: engineVersion(),
+          backbone: config.backbone,
+          task: {
+            name: run.task.info.name,
+            type: run.task.info.type,
+            labels: run.task.info.labelNames ?? null,
+          },
+          inputs,
+          outputs: [
+            {
+              name: 'logits',
+              shape: run.task.info.type === 'regression' ? ['batch'] : ['batch', run.task.info.numClasses],
+            },
+          ],
+          tokenizer: `use the ${run.backbone.info.name} backbone's tokenizer (max ${run.backbone.info.maxLength} tokens)`,
+          architecture: run.architecture,
+          metrics: run.result.metrics,
+        },
+        null,
+        2,
+      )}\n`,
+      files,
+    );
+    return { dir: out, files };
+  }
+
+  // peftkit format.
+  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  const modules = run.architecture.modules.map((m) => {
+    const specs = toolkit.specs(m.type, m.point, m.rank, m.options ?? {});
+    for (const s of specs) tensors[s.name] = { dtype: 'F32', shape: [...s.shape], data: run.params[s.name]! };
+    return {
+      id: moduleId(m.type, m.point),
+      type: m.type,
+      point: m.point,
+      rank: m.rank,
+      options: m.options ?? {},
+      tensors: specs.map((s) => ({ name: s.name, shape: s.shape })),
+    };
+  });
+  const [hi, ho] = toolkit.headShape();
+  tensors['head/weight'] = { dtype: 'F32', shape: [hi, ho], data: run.params['head/weight']! };
+  tensors['head/bias'] = { dtype: 'F32', shape: [ho], data: run.params['head/bias']! };
+  for (const [k, t] of Object.entries(tensors)) {
+    if (!t.data) throw new DataError(`model.safetensors lacks ${k}`, run.dir.file('model.safetensors'));
+  }
+  write(out, 'adapter.safetensors', encodeSafetensors(tensors as never, { format: 'peftkit' }), files);
+  write(
+    out,
+    'manifest.json',
+    `${JSON.stringify(
+      {
+        format: 'peftkit-adapter',
+        peftkit: engineVersion(),
+        backbone: { ...(config.backbone as object), params: run.backbone.info.params },
+        task: {
+          name: run.task.info.name,
+          type: run.task.info.type,
+          numClasses: run.task.info.numClasses,
+          labels: run.task.info.labelNames ?? null,
+          pair: run.task.info.pair,
+        },
+        head: {
+          weight: [hi, ho],
+          bias: [ho],
+          input:
+            run.task.info.pair && run.backbone.info.pairEncoding === 'separate'
+              ? '[u, v, |u-v|, u*v]'
+              : 'pooled',
+        },
+        layout: 'linear weights are [in, out]; LoRA A is [in, r] and B is [r, out]',
+        trainableParams: run.result.trainableParams,
+        modules,
+        metrics: run.result.metrics,
+      },
+      null,
+      2,
+    )}\n`,
+    files,
+  );
+  if (modules.length > 0 && modules.every((m) => m.type === 'lora'))
+    files.push(...writePeftAdapter(run, join(out, 'peft')));
+  return { dir: out, files };
+}
+
+/** Hugging Face PEFT LoRA adapter files (adapter_config.json + adapter_model.safetensors). */
+function writePeftAdapter(run: LoadedRun, out: string): string[] {
+  mkdirSync(out, { recursive: true });
+  const files: string[] = [];
+  const name = (point: string) => run.backbone.externalName?.(point) ?? point;
+  const ranks = run.architecture.modules.map((m) => m.rank!);
+  const counts = new Map<number, number>();
+  for (const r of ranks) counts.set(r, (counts.get(r) ?? 0) + 1);
+  const r0 = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
+  const rankPattern: Record<string, number> = {};
+  const alphaPattern: Record<string, number> = {};
+  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const m of run.architecture.modules) {
+    const id = moduleId(m.type, m.point);
+    const p = run.backbone.info.points.find((x) => x.name === m.point)!;
+    const r = m.rank!;
+    const alpha = typeof m.options?.alpha === 'number' ? m.options.alpha : r;
+    const n = name(m.point);
+    if (r !== r0) rankPattern[n] = r;
+    if (alpha !== r0) alphaPattern[n] = alpha;
+    const A = run.params[`${id}/A`]!; // [in, r]
+    const B = run.params[`${id}/B`]!; // [r, out]
+    const inF = p.inFeatures!;
+    const outF = p.outFeatures!;
+    const a = new Float32Array(r * inF); // PEFT lora_A.weight [r, in]
+    for (let i = 0; i < inF; i++) for (let k = 0; k < r; k++) a[k * inF + i] = A[i * r + k]!;
+    const b = new Float32Array(outF * r); // PEFT lora_B.weight [out, r]
+    for (let k = 0; k < r; k++) for (let o = 0; o < outF; o++) b[o * r + k] = B[k * outF + o]!;
+    tensors[`base_model.model.${n}.lora_A.weight`] = { dtype: 'F32', shape: [r, inF], data: a };
+    tensors[`base_model.model.${n}.lora_B.weight`] = { dtype: 'F32', shape: [outF, r], data: b };
+  }
+  const config = {
+    peft_type: 'LORA',
+    task_type: null,
+    base_model_name_or_path: run.backbone.info.name,
+    r: r0,
+    lora_alpha: r0,
+    lora_dropout: 0.0,
+    target_modules: run.architecture.modules.map((m) => name(m.point)),
+    rank_pattern: rankPattern,
+    alpha_pattern: alphaPattern,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    modules_to_save: null,
+    use_rslora: false,
+    use_dora: false,
+    layers_to_transform: null,
+    layers_pattern: null,
+    revision: null,
+  };
+  writeFileSync(join(out, 'adapter_config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  files.push(join(out, 'adapter_config.json'));
+  writeFileSync(
+    join(out, 'adapter_model.safetensors'),
+    encodeSafetensors(tensors as never, { format: 'pt' }),
+  );
+  files.push(join(out, 'adapter_model.safetensors'));
+  return files;
+}
