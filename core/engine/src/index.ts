@@ -35,3 +35,5 @@ export * from './report/run-report.js';
 export * from './report/svg.js';
 export * from './orchestrate/export.js';
 export * from './orchestrate/evaluate.js';
+export * from './orchestrate/compare.js';
+export * from './report/compare-report.js';

@@ -9,6 +9,7 @@ import { pluginsCommand } from './plugins.js';
 import { presetsCommand } from './presets.js';
 import { searchCommand, trainCommand } from './run.js';
 import { evalCommand, exportCommand } from './artifacts.js';
+import { compareCommand } from './compare.js';
 
 export type CommandFactory = (ctx: CliContext) => CommandModule<GlobalArgs, never>;
 
@@ -17,6 +18,7 @@ export const COMMANDS: readonly CommandFactory[] = [
   trainCommand as CommandFactory,
   evalCommand as CommandFactory,
   exportCommand as CommandFactory,
+  compareCommand as CommandFactory,
   pluginsCommand as CommandFactory,
   presetsCommand as CommandFactory,
   doctorCommand as CommandFactory,

@@ -97,6 +97,73 @@ export const ARCHITECTURE_SCHEMA = {
   },
 } as const;
 
+const COMPONENT_SHAPE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1 }, options: { type: 'object' } },
+} as const;
+
+/** `compare:` of a comparison preset: the grid of strategies x tasks x budgets x seeds. */
+export const COMPARE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['strategies'],
+  properties: {
+    strategies: {
+      type: 'array',
+      minItems: 1,
+      description: 'the strategies to compare, each with a label',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['label', 'strategy'],
+        properties: {
+          label: {
+            type: 'string',
+            pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+            description: 'name in tables and plots',
+          },
+          strategy: { ...COMPONENT_SHAPE, description: 'search strategy' },
+          space: { ...COMPONENT_SHAPE, description: 'its search space (when it uses one)' },
+          matchComputeOf: {
+            type: 'string',
+            description:
+              'label of a strategy whose search compute this one matches (random search: computeSteps = its gradient jobs)',
+          },
+          recipes: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { search: RECIPE_SCHEMA, retrain: RECIPE_SCHEMA },
+            description: 'recipe fields that differ for this strategy',
+          },
+        },
+      },
+    },
+    tasks: {
+      type: 'array',
+      minItems: 1,
+      items: COMPONENT_SHAPE,
+      description: 'tasks (default: the preset task)',
+    },
+    budgets: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        maxProperties: 1,
+        properties: {
+          params: { type: 'integer', minimum: 1 },
+          ratio: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        },
+      },
+      description: 'budgets (default: the preset budget)',
+    },
+  },
+} as const;
+
 export const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -147,6 +214,7 @@ export const CONFIG_SCHEMA = {
     },
     backend: componentRef('training backend'),
     executor: componentRef('executor'),
+    compare: COMPARE_SCHEMA,
     output: {
       type: 'object',
       additionalProperties: false,

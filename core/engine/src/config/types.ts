@@ -4,6 +4,21 @@
  */
 import type { Architecture, BudgetSpec, ComponentRef, TrainRecipe } from '@peftkit/api';
 
+export interface CompareStrategy {
+  label: string;
+  strategy: ComponentRef;
+  space?: ComponentRef;
+  /** Label of the strategy whose search compute this one is given (random search). */
+  matchComputeOf?: string;
+  recipes?: { search?: Partial<TrainRecipe>; retrain?: Partial<TrainRecipe> };
+}
+
+export interface CompareSpec {
+  strategies: CompareStrategy[];
+  tasks?: ComponentRef[];
+  budgets?: BudgetSpec[];
+}
+
 export interface RunConfig {
   description?: string;
   /** Extra plugin packages or local plugin directories, resolved (absolute directories). */
@@ -29,6 +44,8 @@ export interface RunConfig {
   executor: ComponentRef;
   /** Runs go to `<dir>/<name>-<YYYYMMDD-HHMMSS>-s<seed>/`; `dir` is relative to the working directory. */
   output: { dir: string; name: string };
+  /** The comparison grid of `peftkit compare` (strategies x tasks x budgets x seeds). */
+  compare?: CompareSpec;
 }
 
 /**

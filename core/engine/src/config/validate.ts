@@ -14,7 +14,13 @@ import { throwProblems } from './errors.js';
 import { DEFAULTS, isPlainObject, Origins, type ConfigPath } from './origins.js';
 import type { PresetSource } from './preset.js';
 import { ARCHITECTURE_SCHEMA, CONFIG_SCHEMA } from './schema.js';
-import { COMPONENT_FIELDS, CONFIG_DEFAULTS, DEFAULT_RECIPE, type RunConfig } from './types.js';
+import {
+  COMPONENT_FIELDS,
+  CONFIG_DEFAULTS,
+  DEFAULT_RECIPE,
+  type CompareSpec,
+  type RunConfig,
+} from './types.js';
 
 const ajv = createAjv();
 const validateCore = ajv.compile(CONFIG_SCHEMA);
@@ -65,6 +71,48 @@ export function validateConfig(
     refs[field] = r.ref;
   }
 
+  // The comparison grid: every strategy, space and task it names is checked like the top level.
+  let compare: CompareSpec | undefined;
+  if (isPlainObject(raw.compare)) {
+    const c = raw.compare as unknown as CompareSpec;
+    const out: CompareSpec = { strategies: [] };
+    const labels = new Set<string>();
+    (Array.isArray(c.strategies) ? c.strategies : []).forEach((st, i) => {
+      if (!isPlainObject(st)) return;
+      const path = ['compare', 'strategies', i];
+      if (labels.has(st.label))
+        problems.push({
+          path: [...path, 'label'],
+          message: `label ${JSON.stringify(st.label)} is used twice`,
+        });
+      labels.add(st.label);
+      const strategy = registry.checkComponent('search-strategy', st.strategy, [...path, 'strategy']);
+      problems.push(...strategy.problems);
+      const space = st.space
+        ? registry.checkComponent('search-space', st.space, [...path, 'space'])
+        : undefined;
+      if (space) problems.push(...space.problems);
+      out.strategies.push({ ...st, strategy: strategy.ref, ...(space ? { space: space.ref } : {}) });
+    });
+    for (const st of out.strategies) {
+      if (st.matchComputeOf !== undefined && !labels.has(st.matchComputeOf)) {
+        problems.push({
+          path: ['compare', 'strategies', out.strategies.indexOf(st), 'matchComputeOf'],
+          message: `no strategy is labelled ${JSON.stringify(st.matchComputeOf)} (labels: ${[...labels].join(', ')})`,
+        });
+      }
+    }
+    if (Array.isArray(c.tasks)) {
+      out.tasks = c.tasks.map((t, i) => {
+        const r = registry.checkComponent('task', t, ['compare', 'tasks', i]);
+        problems.push(...r.problems);
+        return r.ref;
+      });
+    }
+    if (Array.isArray(c.budgets)) out.budgets = c.budgets;
+    compare = out;
+  }
+
   let architecture: Architecture | undefined;
   if (raw.architecture !== undefined) {
     architecture = checkArchitecture(raw.architecture, origins, source.cwd, registry, problems);
@@ -90,6 +138,7 @@ export function validateConfig(
     ...(refs.strategy ? { strategy: refs.strategy } : {}),
     ...(raw.budget !== undefined ? { budget: raw.budget as RunConfig['budget'] } : {}),
     ...(architecture ? { architecture } : {}),
+    ...(compare ? { compare } : {}),
     seeds: Array.isArray(raw.seeds) ? (raw.seeds as number[]) : [...CONFIG_DEFAULTS.seeds],
     recipes: { search: completeRecipe(recipes.search), retrain: completeRecipe(recipes.retrain) },
     backend: refs.backend!,

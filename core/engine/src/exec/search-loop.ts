@@ -25,8 +25,20 @@ import { Rng, deriveSeed } from '@peftkit/api';
 import type { TrainJobState } from './trainer.js';
 import type { Workbench } from './workbench.js';
 
+/** What a search spent: forward-backward passes on batches, and evaluations. */
+export interface SearchCompute {
+  /** Gradient jobs (one forward-backward pass on one batch each). */
+  gradientJobs: number;
+  /** Optimiser steps of train jobs (trials). */
+  trainSteps: number;
+  /** Evaluate jobs and train-job evaluations are not counted as steps. */
+  evaluateJobs: number;
+  trainJobs: number;
+}
+
 export interface LoopCheckpoint {
   phase: 'search' | 'retrain' | 'done';
+  compute?: SearchCompute;
   /** Strategy state after `asks` completed ask/tell rounds. */
   strategy: unknown;
   asks: number;
@@ -54,6 +66,7 @@ export interface SearchLoopParts {
 
 export interface SearchLoopResult {
   outcome: SearchOutcome;
+  compute: SearchCompute;
   final: TrainResult;
   searchSeconds: number;
   retrainSeconds: number;
@@ -107,9 +120,21 @@ export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResul
       const jobs = p.strategy.ask();
       if (!jobs) break;
       const results = await p.executor.run(jobs, p.emit);
+      const compute = {
+        ...(state.compute ?? { gradientJobs: 0, trainSteps: 0, evaluateJobs: 0, trainJobs: 0 }),
+      };
+      for (const r of results) {
+        if (r.kind === 'gradient') compute.gradientJobs++;
+        else if (r.kind === 'evaluate') compute.evaluateJobs++;
+        else {
+          compute.trainJobs++;
+          compute.trainSteps += r.steps;
+        }
+      }
       p.strategy.tell(results);
       state = {
         ...state,
+        compute,
         strategy: p.strategy.state(),
         asks: state.asks + 1,
         searchSeconds: prior + (performance.now() - t0) / 1000,
@@ -159,6 +184,7 @@ export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResul
   }
   return {
     outcome,
+    compute: state.compute ?? { gradientJobs: 0, trainSteps: 0, evaluateJobs: 0, trainJobs: 0 },
     final: final!,
     searchSeconds: state.searchSeconds,
     retrainSeconds: final!.seconds ?? retrainSeconds,

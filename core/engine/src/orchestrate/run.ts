@@ -268,6 +268,7 @@ export async function runOne(
         retrainSeconds: loop.retrainSeconds,
         totalSeconds: (performance.now() - started) / 1000,
       },
+      searchCompute: loop.compute,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
       backend: backendInfo,
       search: (loop.outcome.summary as Record<string, unknown> | undefined) ?? null,

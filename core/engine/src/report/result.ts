@@ -31,6 +31,8 @@ export interface RunResult {
   metrics: { validation: Metrics; test: Metrics };
   bestEpoch: number;
   timings: { searchSeconds: number; retrainSeconds: number; totalSeconds: number };
+  /** Work the search did: gradient jobs (one batch forward-backward each), trial steps, evaluations. */
+  searchCompute: { gradientJobs: number; trainSteps: number; evaluateJobs: number; trainJobs: number };
   peakRssMB: number;
   backend: BackendDescription;
   /** Strategy-specific summary (rounds, trials, curves). */

@@ -48,11 +48,13 @@ export function architectureMap(result: RunResult, candidateIds: readonly string
   const layerList = [...layers].sort((a, b) => (a === '—' ? 1 : b === '—' ? -1 : Number(a) - Number(b)));
   const maxRank = Math.max(1, ...result.architecture.modules.map((m) => m.rank ?? 1));
   const candidates = new Set(candidateIds);
-  const head = `<tr><th class="l">layer</th>${colList.map((c) => `<th>${esc(c).replace(' ', '<br>')}</th>`).join('')}</tr>`;
-  const rows = layerList.map((layer) => {
-    const cells = colList.map((col) => {
-      const [type, ...rest] = col.split(' ');
-      const suffix = rest.join(' ');
+  // One row per module kind and position in a layer, one column per layer: narrow enough for
+  // deep backbones, and a column reads as "what this layer got".
+  const head = `<tr><th class="l">module</th>${layerList.map((l) => `<th>${l === '—' ? 'other' : `layer ${l}`}</th>`).join('')}</tr>`;
+  const rows = colList.map((col) => {
+    const [type, ...rest] = col.split(' ');
+    const suffix = rest.join(' ');
+    const cells = layerList.map((layer) => {
       const point = layer === '—' ? suffix : `layer.${layer}.${suffix}`;
       const id = `${type}@${point}`;
       const m = chosen.get(id);
@@ -64,7 +66,7 @@ export function architectureMap(result: RunResult, candidateIds: readonly string
       if (candidates.has(id)) return `<td class="off" title="${esc(`${id}: not selected`)}">·</td>`;
       return '<td class="off"></td>';
     });
-    return `<tr><th class="l">${layer === '—' ? 'other' : `layer ${layer}`}</th>${cells.join('')}</tr>`;
+    return `<tr><th class="l">${esc(type)} <span class="sub">${esc(suffix)}</span></th>${cells.join('')}</tr>`;
   });
   return `<table class="map">${head}${rows.join('')}</table>
 <p class="legend">cell = rank of the selected module (✓ = on, for modules without a rank); · = candidate not selected</p>`;
@@ -96,7 +98,7 @@ export function renderRunReport(result: RunResult, journal: readonly RunEvent[])
 <tr><td>task head</td><td>${result.headParams.toLocaleString('en-US')} parameters (always trained, outside the budget)</td></tr>
 <tr><td>modules</td><td>${result.architecture.modules.length}</td></tr>
 <tr><td>time</td><td>search ${fmt(result.timings.searchSeconds)} s · re-training ${fmt(result.timings.retrainSeconds)} s · total ${fmt(result.timings.totalSeconds)} s</td></tr>
-<tr><td>peak memory</td><td>${fmt(result.peakRssMB)} MB RSS</td></tr>
+<tr><td>peak memory</td><td>${result.peakRssMB.toFixed(0)} MB RSS</td></tr>
 </table>
 <h2>Scores of the final model</h2>${metricsTable(result)}`);
 
