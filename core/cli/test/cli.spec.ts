@@ -133,7 +133,8 @@ describe('peftkit CLI', function () {
   it('doctor --json: environment, plugins and the configured backend', () => {
     const r = peftkit(['doctor', '--json', '--set', 'backend.name=toy-backend']);
     expect(r.stderr).to.equal('');
-    expect(r.code).to.equal(0);
+    // The toy backend describes itself but cannot compile graphs: the gradient self-check fails.
+    expect(r.code).to.equal(1);
     const d = JSON.parse(r.stdout) as Record<string, Record<string, unknown>> & { node: string };
     expect(d.node).to.equal(process.version);
     expect(d.peftkit).to.deep.equal({ cli: '0.1.0', engine: '0.1.0', api: '0.1.0' });
@@ -146,6 +147,7 @@ describe('peftkit CLI', function () {
       available: ['cpu', 'toy'],
       threads: 3,
     });
+    expect(d.backend.gradients).to.deep.include({ ok: false });
   });
 
   it('doctor reports a backend that fails on its own line, exit 1, still valid JSON', () => {
@@ -168,10 +170,21 @@ describe('peftkit CLI', function () {
     expect(report.plugins.map((p) => p.name)).to.include('@peftkit/engine');
     const doctor = peftkit(['doctor', '--json'], { builtins: null, cwd: ROOT });
     const d = JSON.parse(doctor.stdout) as {
-      backend: { ok: boolean; runtime?: string; available?: string[]; error?: string };
+      backend: {
+        ok: boolean;
+        runtime?: string;
+        available?: string[];
+        error?: string;
+        gradients?: { ok: boolean; passed: boolean; maxRelError: number; checks: unknown[] };
+      };
     };
     expect(d.backend.ok, d.backend.error).to.equal(true);
     expect(d.backend.runtime).to.match(/^onnxruntime-node \d+\.\d+\.\d+/);
     expect(d.backend.available).to.include('cpu');
+    // The gradient self-check ran on ONNX Runtime and agreed with finite differences.
+    expect(d.backend.gradients!.ok).to.equal(true);
+    expect(d.backend.gradients!.checks).to.have.length(4);
+    expect(d.backend.gradients!.maxRelError).to.be.lessThan(1e-2);
+    expect(doctor.code).to.equal(0);
   });
 });

@@ -37,3 +37,4 @@ export * from './orchestrate/export.js';
 export * from './orchestrate/evaluate.js';
 export * from './orchestrate/compare.js';
 export * from './report/compare-report.js';
+export * from './orchestrate/selfcheck.js';

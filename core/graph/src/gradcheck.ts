@@ -17,6 +17,8 @@ export type GraphRunner = (
   model: SerializedModel,
   feeds: Record<string, TensorData>,
   fetches: readonly string[],
+  /** The graph `model` was serialised from (runners that compile graphs themselves use it). */
+  graph: Graph,
 ) => Promise<Record<string, TensorData>>;
 
 export interface GradCheckInput {
@@ -122,7 +124,7 @@ export async function gradCheck(opts: GradCheckOptions): Promise<GradCheckResult
   for (const t of trainable) g.output(grads.get(t)!, `grad_${t.name}`);
   const model = serialize(g);
 
-  const base = await opts.run(model, feeds, ['objective', ...trainable.map((t) => `grad_${t.name}`)]);
+  const base = await opts.run(model, feeds, ['objective', ...trainable.map((t) => `grad_${t.name}`)], g);
   const eps = opts.eps ?? (floatType === 'float64' ? 1e-5 : 1e-1);
   const entries: GradCheckEntry[] = [];
   for (const t of trainable) {
@@ -137,7 +139,7 @@ export async function gradCheck(opts: GradCheckOptions): Promise<GradCheckResult
       const f = async (delta: number): Promise<number> => {
         const data = (original.data as Float32Array | Float64Array).slice();
         data[idx] = data[idx]! + delta;
-        const r = await opts.run(model, { ...feeds, [t.name]: { ...original, data } }, ['objective']);
+        const r = await opts.run(model, { ...feeds, [t.name]: { ...original, data } }, ['objective'], g);
         return Number(r.objective!.data[0]);
       };
       const numeric = ((await f(eps)) - (await f(-eps))) / (2 * eps);

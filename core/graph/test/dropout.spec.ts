@@ -18,10 +18,12 @@ describe('Dropout', () => {
     const loss = ops.reduceSum(ops.mul(output, w), null, false);
     g.output(mask, 'mask');
     g.output(gradients(loss, [x]).get(x)!, 'dx');
-    const r = await runOrt(serialize(g), { x: tensor('float32', [64], new Array(64).fill(1)) }, [
-      'mask',
-      'dx',
-    ]);
+    const r = await runOrt(
+      serialize(g),
+      { x: tensor('float32', [64], new Array(64).fill(1)) },
+      ['mask', 'dx'],
+      g,
+    );
     const m = r.mask!.data as Uint8Array;
     const dx = r.dx!.data as Float32Array;
     let dropped = 0;

@@ -96,7 +96,7 @@ export async function runEncoder(
     ...(batch.typeIds ? { type_ids: tensor('int64', [B, T], batch.typeIds.flat()) } : {}),
   };
   const run = ortRunner(opts.optimization ?? 'all');
-  const out = (await run(serialize(g), feeds, ['pooled'])).pooled!;
+  const out = (await run(serialize(g), feeds, ['pooled'], g)).pooled!;
   const H = out.shape[1]!;
   const data = out.data as Float32Array;
   return Array.from({ length: out.shape[0]! }, (_, b) => Array.from(data.subarray(b * H, (b + 1) * H)));

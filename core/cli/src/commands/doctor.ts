@@ -13,7 +13,9 @@ import {
   isPlainObject,
   loadPlugins,
   loadPreset,
+  gradientSelfCheck,
   type Registry,
+  type SelfCheckResult,
 } from '@peftkit/engine';
 import { arch, availableParallelism, cpus, freemem, platform, release, totalmem } from 'node:os';
 import type { CommandModule } from 'yargs';
@@ -22,7 +24,14 @@ import { withConfigOptions, withJsonOption, type ConfigArgs, type JsonArgs } fro
 import { cliVersion } from '../version.js';
 
 type BackendCheck =
-  ({ ok: true; ref: ComponentRef } & BackendDescription) | { ok: false; ref: ComponentRef; error: string };
+  | ({ ok: true; ref: ComponentRef; gradients: GradientCheck } & BackendDescription)
+  | { ok: false; ref: ComponentRef; error: string };
+
+type GradientCheck =
+  ({ ok: true; tolerance: number; passed: boolean } & SelfCheckResult) | { ok: false; error: string };
+
+/** Worst relative error of the float32 finite-difference self-check that counts as a pass. */
+const GRADIENT_TOLERANCE = 1e-2;
 
 export interface DoctorReport {
   node: string;
@@ -68,7 +77,8 @@ export function doctorCommand(
         },
         backend: await checkBackend(registry, ref, ctx, args.debug),
       };
-      if (!report.backend.ok || failures.length > 0) ctx.exitCode = 1;
+      const g = report.backend.ok ? report.backend.gradients : null;
+      if (!report.backend.ok || !g?.ok || !g.passed || failures.length > 0) ctx.exitCode = 1;
       if (args.json) printJson(ctx.io, report);
       else ctx.io.out(doctorText(report));
     },
@@ -91,7 +101,21 @@ async function checkBackend(
       },
     );
     try {
-      return { ok: true, ref, ...backend.describe() };
+      const description = backend.describe();
+      // Autodiff through the backend against finite differences (a few small graphs).
+      let gradients: GradientCheck;
+      try {
+        const check = await gradientSelfCheck(backend);
+        gradients = {
+          ok: true,
+          ...check,
+          tolerance: GRADIENT_TOLERANCE,
+          passed: check.maxRelError <= GRADIENT_TOLERANCE,
+        };
+      } catch (e) {
+        gradients = { ok: false, error: e instanceof Error ? e.message : String(e) };
+      }
+      return { ok: true, ref, ...description, gradients };
     } finally {
       await backend.dispose();
     }
@@ -125,6 +149,16 @@ function doctorText(r: DoctorReport): string {
         ? `${b.ref.name}: ${b.runtime}, provider ${b.provider}, available ${b.available.join(', ')}, ${b.threads} threads`
         : `error: ${b.error.split('\n').join('\n' + ' '.repeat(12))}`,
     ],
+    ...(b.ok
+      ? [
+          [
+            'gradients',
+            b.gradients.ok
+              ? `self-check against finite differences: worst relative error ${b.gradients.maxRelError.toExponential(2)} over ${b.gradients.checks.length} graphs (${b.gradients.passed ? 'ok' : `FAILED, tolerance ${b.gradients.tolerance}`})`
+              : `self-check failed: ${b.gradients.error.split('\n')[0]}`,
+          ],
+        ]
+      : []),
   ];
   return formatTable(rows);
 }
