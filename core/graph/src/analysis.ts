@@ -4,7 +4,7 @@ import type { Graph, Node } from './graph.js';
 
 export interface FlopReport {
   total: number;
-  /** FLOPs of MatMul and Gemm nodes only. */
+  /** FLOPs of MatMul, Gemm and FusedMatMul nodes only. */
   matmul: number;
   byOp: Record<string, number>;
 }
@@ -34,7 +34,7 @@ export function countFlops(g: Graph, bindings: Readonly<Record<string, number>>)
     const f = nodeFlops(n, bindings);
     byOp[n.type] = (byOp[n.type] ?? 0) + f;
     total += f;
-    if (n.type === 'MatMul' || n.type === 'Gemm') matmul += f;
+    if (n.type === 'MatMul' || n.type === 'Gemm' || n.type === 'FusedMatMul') matmul += f;
   }
   return { total, matmul, byOp };
 }

@@ -14,6 +14,22 @@
  * backward pass from that input instead, so that only the input stays alive. In a LoRA training
  * step this drops the [tokens, ffn] GELU output (the FFN out-projection's LoRA input) from the
  * saved activations.
+ *
+ * Node order: ONNX Runtime (1.30, default execution order: GraphViewer's ReverseDFSFrom) runs a
+ * graph in the post-order of a depth-first search from its leaves, the leaf that comes last in the
+ * model first, that at every node finishes the input whose producer comes LAST in the model first
+ * (test/schedule.spec.ts checks this against ONNX Runtime's profiler).
+ * A backward node such as Mul(dY, gelu'(x)) would then compute gelu'(x), which needs only forward
+ * values, before the whole backward pass above it has produced dY, and keep it alive all that
+ * time, for every layer at once. So the backward nodes that depend on forward values only are
+ * moved ahead of those that depend on the incoming gradient (a stable partition, which keeps the
+ * order topological): ONNX Runtime then computes each of them right before its first use.
+ * The search starts from the graph's leaves, last one first, and parameter gradients are leaves:
+ * left in place, the bottom layer's gradient (built last) would pull in the whole gradient path,
+ * and every other layer's parameter gradients would be computed after it, keeping each layer's
+ * incoming gradient and saved input alive until the very end. So the leaves go last, the top
+ * layer's (built first) after all others: each layer's parameter gradients are then computed as
+ * soon as the gradient path has reached that layer.
  */
 import { dimEquals, shapeToString } from './dims.js';
 import { sum, zeros } from './builders.js';
@@ -25,6 +41,8 @@ export interface GradientOptions {
   seed?: Value;
   /** Recompute cheap activations in the backward pass instead of keeping them (default true). */
   rematerialize?: boolean;
+  /** Order the backward nodes for ONNX Runtime's execution order (default true; see the header). */
+  schedule?: boolean;
 }
 
 function attrsWithDefaults(n: Node): Record<string, unknown> {
@@ -158,7 +176,10 @@ export function gradients(loss: Value, wrt: readonly Value[], opts: GradientOpti
     }
   };
 
-  pending.set(loss, [opts.seed ?? g.scalar(1, loss.dtype)]);
+  // A seed of its own (not the deduplicated constant 1, which forward ops may share), so that
+  // what depends on the gradient can be told from what depends on forward values only.
+  const seed = opts.seed ?? seedOne(g, loss.dtype);
+  pending.set(loss, [seed]);
   if (!active(loss)) {
     // The loss does not depend on any wrt value: every gradient is zero.
     return new Map(wrt.map((w) => [w, zeros(g, w.shape, w.dtype)]));
@@ -187,7 +208,46 @@ export function gradients(loss: Value, wrt: readonly Value[], opts: GradientOpti
 
   const out = new Map<Value, Value>();
   for (const w of wrt) out.set(w, total(w) ?? zeros(g, w.shape, w.dtype));
+  if (opts.schedule ?? true) scheduleBackward(g, nodeCount, seed);
   return out;
+}
+
+function seedOne(g: Graph, dtype: Value['dtype']): Value {
+  for (let i = 0; ; i++) {
+    const name = i === 0 ? 'grad_seed' : `grad_seed_${i}`;
+    try {
+      return g.initializer(name, tensor(dtype, [], [1]), { external: false });
+    } catch (e) {
+      if (!(e instanceof GraphError)) throw e;
+    }
+  }
+}
+
+/**
+ * Reorder the backward nodes (from `start`) for ONNX Runtime's execution order (see the header):
+ * nodes that depend on forward values only; then the other nodes on the gradient path; then its
+ * leaves (the parameter gradients), those built first (the top layer's) last. The first two parts
+ * keep their relative order and leaves have no consumers, so the result stays topological.
+ */
+function scheduleBackward(g: Graph, start: number, seed: Value): void {
+  const backward = g.nodes.slice(start);
+  const fromGradient = new Set<Value>([seed]);
+  const consumed = new Set<Value>();
+  const early: Node[] = [];
+  const late: Node[] = [];
+  for (const n of backward) {
+    for (const v of n.inputs) if (v) consumed.add(v);
+    if (n.inputs.some((v) => v && fromGradient.has(v))) {
+      late.push(n);
+      for (const o of n.outputs) fromGradient.add(o);
+    } else {
+      early.push(n);
+    }
+  }
+  const isLeaf = (n: Node) => n.outputs.every((o) => !consumed.has(o));
+  const path = late.filter((n) => !isLeaf(n));
+  const leaves = late.filter(isLeaf).reverse();
+  g.nodes.splice(start, backward.length, ...early, ...path, ...leaves);
 }
 
 /** A scalar constant 1 of the loss dtype; exported for callers that build their own seeds. */
