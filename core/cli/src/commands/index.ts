@@ -10,6 +10,7 @@ import { presetsCommand } from './presets.js';
 import { searchCommand, trainCommand } from './run.js';
 import { evalCommand, exportCommand } from './artifacts.js';
 import { compareCommand } from './compare.js';
+import { benchCommand } from './bench.js';
 
 export type CommandFactory = (ctx: CliContext) => CommandModule<GlobalArgs, never>;
 
@@ -19,6 +20,7 @@ export const COMMANDS: readonly CommandFactory[] = [
   evalCommand as CommandFactory,
   exportCommand as CommandFactory,
   compareCommand as CommandFactory,
+  benchCommand as CommandFactory,
   pluginsCommand as CommandFactory,
   presetsCommand as CommandFactory,
   doctorCommand as CommandFactory,
