@@ -144,9 +144,12 @@ export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResul
     const outcome = p.strategy.outcome();
     const count = wb.toolkit.countArchitecture(outcome.architecture);
     if (count > p.budget.params) {
-      throw new Error(
-        `strategy returned an architecture with ${count} trainable parameters, over the budget of ${p.budget.params}`,
-      );
+      if (!outcome.budgetIgnored) {
+        throw new Error(
+          `strategy returned an architecture with ${count} trainable parameters, over the budget of ${p.budget.params}`,
+        );
+      }
+      p.log.warn(`${outcome.budgetIgnored}: ${count} trainable parameters, over the budget of ${p.budget.params}`);
     }
     state = { ...state, phase: 'retrain', outcome, searchSeconds: prior + (performance.now() - t0) / 1000 };
     p.emit({

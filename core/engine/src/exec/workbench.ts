@@ -97,7 +97,7 @@ export class Workbench {
   /** Compiled program keys, least recently used first (for releasing old supernet programs). */
   private readonly recent: string[] = [];
   /** How many compiled programs to keep; older ones are released from the backend. */
-  maxPrograms = 6;
+  maxPrograms = 4;
 
   private touch(key: string): void {
     const i = this.recent.indexOf(key);
