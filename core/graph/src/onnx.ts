@@ -48,6 +48,12 @@ export interface SerializeOptions {
   irVersion?: number;
   /** Keep every initializer inline (for tools that read the model file alone, like onnx.checker). */
   inlineAll?: boolean;
+  /**
+   * Lower ONNX Runtime contrib ops (fused GELU, FusedMatMul) to standard ONNX ops, so that tools
+   * that only know the standard domain (onnx.checker's strict shape inference) can check the whole
+   * graph. Slower in ONNX Runtime; meant for validation.
+   */
+  standardOps?: boolean;
   producer?: string;
 }
 
@@ -129,6 +135,71 @@ function nodeProto(n: Node, opset: number): onnxProto.onnx.INodeProto {
   };
 }
 
+/**
+ * Standard-ONNX equivalents of the contrib nodes peftkit emits: GELU written out with Erf or Tanh,
+ * FusedMatMul as Transpose + MatMul (+ Mul by alpha). Returns the nodes and the scalar constants
+ * they need, or null when `n` needs no lowering.
+ */
+function lowerToStandard(
+  n: Node,
+  opset: number,
+): { nodes: onnxProto.onnx.INodeProto[]; consts: onnxProto.onnx.ITensorProto[] } | null {
+  const isGelu = n.type === 'Gelu' && n.domain === '' && opset < 20;
+  const isFused = n.type === 'FusedMatMul' && n.domain === 'com.microsoft';
+  if (!isGelu && !isFused) return null;
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  const consts: onnxProto.onnx.ITensorProto[] = [];
+  let k = 0;
+  const tmp = () => `${n.name}/std/${k++}`;
+  const dtype = n.inputs[0]!.dtype;
+  const scalar = (v: number): string => {
+    const name = tmp();
+    const data = dtype === 'float64' ? new Float64Array([v]) : new Float32Array([v]);
+    consts.push(tensorProto(name, { dtype, shape: [], data }));
+    return name;
+  };
+  const node = (
+    op: string,
+    inputs: string[],
+    out?: string,
+    attribute: onnxProto.onnx.IAttributeProto[] = [],
+  ): string => {
+    const o = out ?? tmp();
+    nodes.push({ name: tmp(), opType: op, domain: '', input: inputs, output: [o], attribute });
+    return o;
+  };
+  const out = n.outputs[0]!.name;
+  if (isGelu) {
+    const x = n.inputs[0]!.name;
+    if (n.attrs.approximate === 'tanh') {
+      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      const x3 = node('Mul', [node('Mul', [x, x]), x]);
+      const inner = node('Mul', [
+        node('Add', [x, node('Mul', [x3, scalar(0.044715)])]),
+        scalar(Math.sqrt(2 / Math.PI)),
+      ]);
+      node('Mul', [node('Mul', [x, scalar(0.5)]), node('Add', [node('Tanh', [inner]), scalar(1)])], out);
+    } else {
+      // 0.5 x (1 + erf(x / sqrt 2))
+      const e = node('Erf', [node('Mul', [x, scalar(Math.SQRT1_2)])]);
+      node('Mul', [node('Mul', [x, scalar(0.5)]), node('Add', [e, scalar(1)])], out);
+    }
+    return { nodes, consts };
+  }
+  const swap = (v: Node['inputs'][number]): string => {
+    const perm = v!.shape.map((_, i) => i);
+    const r = perm.length;
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+    return node('Transpose', [v!.name], undefined, [attribute('perm', 'ints', perm)]);
+  };
+  const a = n.attrs.transA ? swap(n.inputs[0]!) : n.inputs[0]!.name;
+  const b = n.attrs.transB ? swap(n.inputs[1]!) : n.inputs[1]!.name;
+  const alpha = (n.attrs.alpha as number | undefined) ?? 1;
+  if (alpha === 1) node('MatMul', [a, b], out);
+  else node('Mul', [node('MatMul', [a, b]), scalar(alpha)], out);
+  return { nodes, consts };
+}
+
 /** Serialise a graph to ONNX bytes plus the external buffers its large initializers live in. */
 export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedModel {
   const opset = opts.opset ?? DEFAULT_OPSET;
@@ -148,7 +219,15 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedMode
       initializer.push(tensorProto(v.name, init.data));
     }
   }
-  const usesMs = g.nodes.some((n) => n.domain === 'com.microsoft' || (n.type === 'Gelu' && opset < 20));
+  const nodes: onnxProto.onnx.INodeProto[] = [];
+  for (const n of g.nodes) {
+    const lowered = opts.standardOps ? lowerToStandard(n, opset) : null;
+    if (lowered) {
+      nodes.push(...lowered.nodes);
+      initializer.push(...lowered.consts);
+    } else nodes.push(nodeProto(n, opset));
+  }
+  const usesMs = nodes.some((n) => n.domain === 'com.microsoft');
   const model = onnx.ModelProto.create({
     irVersion: opts.irVersion ?? DEFAULT_IR_VERSION,
     producerName: opts.producer ?? 'peftkit',
@@ -158,7 +237,7 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedMode
     ],
     graph: {
       name: g.name,
-      node: g.nodes.map((n) => nodeProto(n, opset)),
+      node: nodes,
       input: g.inputs.map((v) => valueInfo(v.name, v)),
       output: g.outputs.map((o) => valueInfo(o.name, o.value)),
       initializer,
