@@ -43,7 +43,12 @@ const reporters: Record<string, Record<string, () => Reporter | Promise<Reporter
   },
   plain: { plain: () => new PlainReporter(sink('plain'), { verbose: true, intervalMs: 0 }) },
   jsonl: { jsonl: () => new JsonlReporter(sink('jsonl')) },
-  quiet: { quiet: creator(contributions, ofKind(contributions, 'reporter').find((c) => c.name === 'quiet')!) },
+  quiet: {
+    quiet: creator(
+      contributions,
+      ofKind(contributions, 'reporter').find((c) => c.name === 'quiet')!,
+    ),
+  },
 };
 
 for (const variants of Object.values(reporters)) {
@@ -53,15 +58,26 @@ for (const c of ofKind(contributions, 'executor')) describeExecutor(c.name, crea
 
 describe('engine contributions under the conformance kit', () => {
   it('covers every reporter and executor the engine contributes', () => {
-    expect(ofKind(contributions, 'reporter').map((c) => c.name).sort()).to.deep.equal(Object.keys(reporters).sort());
-    expect(Object.keys(reporters).sort()).to.deep.equal([...ENGINE_PLUGIN.manifest.contributes.reporter!].sort());
-    expect(ofKind(contributions, 'executor').map((c) => c.name)).to.deep.equal(ENGINE_PLUGIN.manifest.contributes.executor);
+    expect(
+      ofKind(contributions, 'reporter')
+        .map((c) => c.name)
+        .sort(),
+    ).to.deep.equal(Object.keys(reporters).sort());
+    expect(Object.keys(reporters).sort()).to.deep.equal(
+      [...ENGINE_PLUGIN.manifest.contributes.reporter!].sort(),
+    );
+    expect(ofKind(contributions, 'executor').map((c) => c.name)).to.deep.equal(
+      ENGINE_PLUGIN.manifest.contributes.executor,
+    );
   });
 
   it('the reporters that print wrote what they were sent', () => {
     expect([...sinks.keys()].sort()).to.deep.equal(['jsonl', 'plain', 'tty (pipe)', 'tty (terminal)']);
     for (const [label, list] of sinks) {
-      expect(list.some((s) => s.text.includes('run-end') || s.text.includes('done')), label).to.equal(true);
+      expect(
+        list.some((s) => s.text.includes('run-end') || s.text.includes('done')),
+        label,
+      ).to.equal(true);
     }
   });
 });

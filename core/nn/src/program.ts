@@ -248,7 +248,9 @@ export function buildProgram(
       if (opts.merge && opts.inlineParams && !frozen.has(`${point}.${role}`)) {
         // Fold mergeable modules of this point into the frozen tensor (in composition order).
         for (const e of byPoint.get(point) ?? []) {
-          if (!e.type.merge || merged.has(e.id)) continue;
+          // A module may fold into several tensors of its point (full fine-tuning: weight and bias);
+          // the frozen-cache check above already keeps a tensor from being folded twice.
+          if (!e.type.merge) continue;
           const local: Record<string, Float32Array> = {};
           for (const p of e.type.params(e.point, e.spec.rank, e.spec.options ?? {}))
             local[p.name] = opts.inlineParams[`${e.id}/${p.name}`]!;

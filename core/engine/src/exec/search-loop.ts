@@ -149,7 +149,9 @@ export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResul
           `strategy returned an architecture with ${count} trainable parameters, over the budget of ${p.budget.params}`,
         );
       }
-      p.log.warn(`${outcome.budgetIgnored}: ${count} trainable parameters, over the budget of ${p.budget.params}`);
+      p.log.warn(
+        `${outcome.budgetIgnored}: ${count} trainable parameters, over the budget of ${p.budget.params}`,
+      );
     }
     state = { ...state, phase: 'retrain', outcome, searchSeconds: prior + (performance.now() - t0) / 1000 };
     p.emit({

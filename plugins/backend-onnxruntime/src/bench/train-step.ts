@@ -288,7 +288,6 @@ function summarise(p: Prepared, used: readonly number[], batch: number, seq: num
   };
 }
 
-
 function runChild(job: RssJob): Promise<RssResult> {
   return new Promise((resolve, reject) => {
     const child = fork(new URL('./rss-child.js', import.meta.url), [], {
