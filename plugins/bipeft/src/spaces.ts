@@ -15,19 +15,15 @@
  */
 import type {
   BackboneInfo,
-  Candidate,
   JsonSchema,
   ModuleTypes,
   SearchSpace,
   SpaceDefinition,
+  SpaceEntry,
 } from '@peftkit/api';
-import { matchPoints, moduleId } from '@peftkit/api';
+import { SPACE_ENTRIES_SCHEMA, expandSpaceEntries } from '@peftkit/api';
 
-export interface SpaceEntry {
-  type: string;
-  targets: string[];
-  options?: Record<string, unknown>;
-}
+export type { SpaceEntry };
 
 export interface SpaceOptions {
   ranks?: number[];
@@ -67,26 +63,7 @@ export const spaceOptionsSchema: JsonSchema = {
       description:
         'Candidate ranks / bottleneck sizes / prefix lengths of ranked modules (default [1, 4, 8]).',
     },
-    entries: {
-      type: 'array',
-      description:
-        'Module types and the attachment-point patterns they are placed on (replaces the default entries).',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['type', 'targets'],
-        properties: {
-          type: { type: 'string', description: 'Module type name (lora, bitfit, lnfit, adapter, ...).' },
-          targets: {
-            type: 'array',
-            items: { type: 'string' },
-            minItems: 1,
-            description: 'Glob patterns over attachment-point names.',
-          },
-          options: { type: 'object', description: 'Per-module options of the type.' },
-        },
-      },
-    },
+    entries: SPACE_ENTRIES_SCHEMA,
   },
 };
 
@@ -103,24 +80,7 @@ export class PatternSpace implements SearchSpace {
   }
 
   build(backbone: BackboneInfo, types: ModuleTypes): SpaceDefinition {
-    const candidates: Candidate[] = [];
-    const seen = new Set<string>();
-    for (const e of this.entries) {
-      const type = types.get(e.type);
-      const points = matchPoints(e.targets, backbone.points, type.attachesTo).filter((p) => type.accepts(p));
-      for (const p of points) {
-        const id = moduleId(e.type, p.name);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        candidates.push({
-          id,
-          type: e.type,
-          point: p.name,
-          ranks: type.ranked ? this.ranks : null,
-          options: e.options ?? {},
-        });
-      }
-    }
+    const candidates = expandSpaceEntries(this.entries, backbone, types, this.ranks);
     if (candidates.length === 0)
       throw new Error(`search space ${this.name}: no candidate module on backbone ${backbone.name}`);
     return { name: this.name, candidates };

@@ -10,19 +10,15 @@
  */
 import type {
   BackboneInfo,
-  Candidate,
   JsonSchema,
   ModuleTypes,
   SearchSpace,
   SpaceDefinition,
+  SpaceEntry,
 } from '@peftkit/api';
-import { ConfigError, matchPoints, moduleId } from '@peftkit/api';
+import { ConfigError, SPACE_ENTRIES_SCHEMA, expandSpaceEntries } from '@peftkit/api';
 
-export interface AutoPeftSpaceEntry {
-  type: string;
-  targets: string[];
-  options?: Record<string, unknown>;
-}
+export type AutoPeftSpaceEntry = SpaceEntry;
 
 export interface AutoPeftSpaceOptions {
   /** Candidate sizes of every ranked type besides 0 (absent); default [1, 2, 4, 8, 16, 32]. */
@@ -51,26 +47,7 @@ export const autopeftSpaceOptionsSchema: JsonSchema = {
       description:
         'Sizes a module type can take besides 0 (absent): adapter bottlenecks and prefix lengths (one global value per type).',
     },
-    entries: {
-      type: 'array',
-      description:
-        'Module types and the attachment-point patterns they are placed on (replaces the defaults).',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['type', 'targets'],
-        properties: {
-          type: { type: 'string', description: 'Module type name (adapter, parallel-adapter, prefix, ...).' },
-          targets: {
-            type: 'array',
-            items: { type: 'string' },
-            minItems: 1,
-            description: 'Glob patterns over attachment-point names.',
-          },
-          options: { type: 'object', description: 'Per-module options of the type.' },
-        },
-      },
-    },
+    entries: SPACE_ENTRIES_SCHEMA,
   },
 };
 
@@ -95,24 +72,7 @@ export class AutoPeftSpace implements SearchSpace {
   }
 
   build(backbone: BackboneInfo, types: ModuleTypes): SpaceDefinition {
-    const candidates: Candidate[] = [];
-    const seen = new Set<string>();
-    for (const e of this.entries) {
-      const type = types.get(e.type);
-      const points = matchPoints(e.targets, backbone.points, type.attachesTo).filter((p) => type.accepts(p));
-      for (const p of points) {
-        const id = moduleId(e.type, p.name);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        candidates.push({
-          id,
-          type: e.type,
-          point: p.name,
-          ranks: type.ranked ? this.sizes : null,
-          options: { ...(e.options ?? {}) },
-        });
-      }
-    }
+    const candidates = expandSpaceEntries(this.entries, backbone, types, this.sizes);
     if (candidates.length === 0)
       throw new Error(`search space autopeft: no candidate module on backbone ${backbone.name}`);
     return { name: 'autopeft', candidates };

@@ -13,19 +13,15 @@
  */
 import type {
   BackboneInfo,
-  Candidate,
   JsonSchema,
   ModuleTypes,
   SearchSpace,
   SpaceDefinition,
+  SpaceEntry,
 } from '@peftkit/api';
-import { ConfigError, matchPoints, moduleId } from '@peftkit/api';
+import { ConfigError, SPACE_ENTRIES_SCHEMA, expandSpaceEntries } from '@peftkit/api';
 
-export interface SpaceEntry {
-  type: string;
-  targets: string[];
-  options?: Record<string, unknown>;
-}
+export type { SpaceEntry };
 
 export interface S3SpaceOptions {
   /** The one size of every ranked candidate (LoRA rank, low-rank adapter factor rank); default 1. */
@@ -60,29 +56,7 @@ export const s3SpaceOptionsSchema: JsonSchema = {
       default: 1,
       description: 'The single size of every ranked candidate (S3Delta: rank 1).',
     },
-    entries: {
-      type: 'array',
-      description:
-        'Module types and the attachment-point patterns they are placed on (replaces the defaults).',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['type', 'targets'],
-        properties: {
-          type: {
-            type: 'string',
-            description: 'Module type name (lora, bitfit, lnfit, lowrank-adapter, ...).',
-          },
-          targets: {
-            type: 'array',
-            items: { type: 'string' },
-            minItems: 1,
-            description: 'Glob patterns over attachment-point names.',
-          },
-          options: { type: 'object', description: 'Per-module options of the type.' },
-        },
-      },
-    },
+    entries: SPACE_ENTRIES_SCHEMA,
   },
 };
 
@@ -109,24 +83,7 @@ export class OneSizeSpace implements SearchSpace {
   }
 
   build(backbone: BackboneInfo, types: ModuleTypes): SpaceDefinition {
-    const candidates: Candidate[] = [];
-    const seen = new Set<string>();
-    for (const e of this.entries) {
-      const type = types.get(e.type);
-      const points = matchPoints(e.targets, backbone.points, type.attachesTo).filter((p) => type.accepts(p));
-      for (const p of points) {
-        const id = moduleId(e.type, p.name);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        candidates.push({
-          id,
-          type: e.type,
-          point: p.name,
-          ranks: type.ranked ? [this.rank] : null,
-          options: { ...(e.options ?? {}) },
-        });
-      }
-    }
+    const candidates = expandSpaceEntries(this.entries, backbone, types, [this.rank]);
     if (candidates.length === 0)
       throw new Error(`search space ${this.name}: no candidate module on backbone ${backbone.name}`);
     return { name: this.name, candidates };
