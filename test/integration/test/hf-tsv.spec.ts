@@ -1,0 +1,144 @@
+/**
+ * A user's own checkpoint and data: a Hugging Face-format BERT directory (written by
+ * tools/make-hf-checkpoint.mjs in exactly the transformers layout) and GLUE-style TSV sentence pairs
+ * with column mapping in the preset, through `peftkit search` (BIPEFT) and `peftkit export` (PEFT
+ * adapter with the transformers module names), and a malformed TSV row reported with its line.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const CLI = join(ROOT, 'core/cli/bin/peftkit.js');
+
+function run(args: string[], cwd: string) {
+  return spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 180_000 });
+}
+
+const WORDS = [
+  'the',
+  'river',
+  'rose',
+  'bridge',
+  'farmers',
+  'sheep',
+  'hill',
+  'bread',
+  'water',
+  'train',
+  'time',
+  'good',
+];
+
+function pairs(n: number, seed: number): string {
+  let s = seed;
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const lines = ['id\tquestion\tpassage\tlabel'];
+  for (let i = 0; i < n; i++) {
+    const a = Array.from({ length: 4 }, () => WORDS[Math.floor(rand() * WORDS.length)]!);
+    const same = rand() < 0.5;
+    const b = same
+      ? [...a].reverse()
+      : Array.from({ length: 4 }, () => WORDS[Math.floor(rand() * WORDS.length)]!);
+    lines.push(`${i}\t${a.join(' ')}\t${b.join(' ')}\t${same ? 'yes' : 'no'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('a user checkpoint (Hugging Face format) and TSV data', function () {
+  this.timeout(240_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'peftkit-hf-'));
+    const gen = run(
+      [
+        join(ROOT, 'tools/make-hf-checkpoint.mjs'),
+        '--type',
+        'bert',
+        '--out',
+        join(dir, 'tiny-bert'),
+        '--layers',
+        '2',
+        '--hidden',
+        '16',
+        '--heads',
+        '2',
+      ],
+      dir,
+    );
+    expect(gen.status, gen.stderr).to.equal(0);
+    writeFileSync(join(dir, 'train.tsv'), pairs(64, 1));
+    writeFileSync(join(dir, 'dev.tsv'), pairs(24, 2));
+    writeFileSync(join(dir, 'test.tsv'), pairs(24, 3));
+    writeFileSync(
+      join(dir, 'pairs.yaml'),
+      `backbone: { name: hf, options: { path: ./tiny-bert, maxLength: 24 } }
+task:
+  name: tsv
+  options:
+    train: ./train.tsv
+    validation: ./dev.tsv
+    test: ./test.tsv
+    textColumn: question
+    pairColumn: passage
+    labelColumn: label
+    labels: [no, yes]
+space: { name: s1, options: { ranks: [1, 2], entries: [{ type: lora, targets: ["layer.*.attn.{q,k,v,o}", "layer.*.ffn.{in,out}"] }] } }
+strategy:
+  name: bipeft
+  options: { pruneBeginEpoch: 0, scheduler: { name: bipeft-budget, options: { rounds: 4, window: 2, threshold: 0.5, lastRounds: 1 } } }
+budget: { params: 400 }
+seeds: [5]
+recipes:
+  search: { epochs: 4, batchSize: 8, lr: 0.003 }
+  retrain: { epochs: 2, batchSize: 8, lr: 0.003 }
+output: { dir: ./runs, name: pairs }
+`,
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('searches LoRA placements on the checkpoint with jointly encoded pairs and exports a PEFT adapter with transformers module names', () => {
+    const r = run([CLI, 'search', '--preset', join(dir, 'pairs.yaml'), '--json', '--reporter', 'quiet'], dir);
+    expect(r.status, r.stderr).to.equal(0);
+    const [res] = JSON.parse(r.stdout);
+    expect(res.backbone.modelType).to.equal('bert');
+    expect(res.task.name).to.equal('tsv');
+    expect(res.trainableParams).to.be.at.most(400);
+    expect(res.architecture.modules.length).to.be.greaterThan(0);
+    const e = run([CLI, 'export', res.dir, '--out', join(dir, 'export')], dir);
+    expect(e.status, e.stderr).to.equal(0);
+    const cfg = JSON.parse(readFileSync(join(dir, 'export', 'peft', 'adapter_config.json'), 'utf8'));
+    for (const t of cfg.target_modules)
+      expect(t).to.match(
+        /^encoder\.layer\.\d\.(attention\.(self\.(query|key|value)|output\.dense)|intermediate\.dense|output\.dense)$/,
+      );
+  });
+
+  it('reports a malformed TSV row with its file, line and column', () => {
+    writeFileSync(
+      join(dir, 'bad.tsv'),
+      'id\tquestion\tpassage\tlabel\n0\ta b\tc d\tyes\n1\ta b\tc d\tmaybe\n',
+    );
+    const r = run(
+      [
+        CLI,
+        'search',
+        '--preset',
+        join(dir, 'pairs.yaml'),
+        '--set',
+        'task.options.train=./bad.tsv',
+        '--reporter',
+        'quiet',
+      ],
+      dir,
+    );
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/bad\.tsv:3/);
+    expect(r.stderr).to.match(/label/);
+    expect(r.stderr).to.match(/maybe/);
+  });
+});
