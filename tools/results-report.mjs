@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+/**
+ * Summarise finished runs and comparisons into the markdown tables of docs/results.md.
+ *
+ *   node tools/results-report.mjs DIR [DIR ...]
+ *
+ * Every run directory (a result.json) found under the DIRs is grouped by preset (mean ± sample
+ * standard deviation over its seeds); every comparison directory (compare.json) is tabulated per
+ * task and budget. Numbers are read from the runs' own result.json files, nothing else.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const roots = process.argv.slice(2);
+if (roots.length === 0) {
+  console.error('usage: node tools/results-report.mjs DIR [DIR ...]');
+  process.exit(2);
+}
+
+function walk(dir, found) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (!statSync(p).isDirectory()) continue;
+    if (existsSync(join(p, 'compare.json'))) found.compares.push(p);
+    else if (existsSync(join(p, 'result.json'))) found.runs.push(p);
+    else walk(p, found);
+  }
+  return found;
+}
+
+const found = { runs: [], compares: [] };
+for (const r of roots) walk(r, found);
+
+const stat = (xs) => {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, n };
+};
+const pm = (s, d = 4) => `${s.mean.toFixed(d)} ± ${s.std.toFixed(d)}`;
+const int = (v) => Math.round(v).toLocaleString('en-US');
+
+// ---------------------------------------------------------------------------------------------
+// Runs grouped by preset.
+const byPreset = new Map();
+for (const dir of found.runs) {
+  const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
+  const key = r.preset ?? dir;
+  if (!byPreset.has(key)) byPreset.set(key, []);
+  byPreset.get(key).push({ dir, r });
+}
+
+if (byPreset.size > 0) {
+  console.log('## Runs by preset\n');
+  console.log('| preset | command | seeds | test (first metric) | validation | trainable PEFT params | search s | re-train s | search passes | peak RSS MB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const [preset, list] of [...byPreset.entries()].sort()) {
+    const m = list[0].r.task.metrics[0];
+    const t = stat(list.map((x) => x.r.metrics.test[m]));
+    const v = stat(list.map((x) => x.r.metrics.validation[m]));
+    const p = stat(list.map((x) => x.r.trainableParams));
+    const s = stat(list.map((x) => x.r.timings.searchSeconds));
+    const rt = stat(list.map((x) => x.r.timings.retrainSeconds));
+    const passes = stat(list.map((x) => (x.r.searchCompute ? x.r.searchCompute.gradientJobs + x.r.searchCompute.trainSteps : 0)));
+    const rss = stat(list.map((x) => x.r.peakRssMB));
+    console.log(
+      `| ${preset} | ${list[0].r.command} | ${list.map((x) => x.r.seed).sort((a, b) => a - b).join(',')} | ${m} ${pm(t)} | ${pm(v)} | ${int(p.mean)} | ${s.mean.toFixed(1)} | ${rt.mean.toFixed(1)} | ${int(passes.mean)} | ${int(rss.mean)} |`,
+    );
+  }
+  console.log('');
+  // Training curves (first and last epoch loss) where the search recorded no strategy (train runs).
+  const trains = [...byPreset.entries()].filter(([, l]) => l[0].r.command === 'train');
+  if (trains.length) {
+    console.log('### Training loss of `train` runs (mean over seeds, first → last epoch)\n');
+    console.log('| preset | modules | trainable params | train loss, epoch 1 → last | validation | test |');
+    console.log('|---|---|---|---|---|---|');
+    for (const [preset, list] of trains.sort()) {
+      const curves = list.map((x) => {
+        const j = readFileSync(join(x.dir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+        const ep = j.filter((e) => e.type === 'epoch' && e.phase === 'retrain');
+        return [ep[0]?.trainLoss ?? NaN, ep[ep.length - 1]?.trainLoss ?? NaN];
+      });
+      const m = list[0].r.task.metrics[0];
+      const first = stat(curves.map((c) => c[0]));
+      const last = stat(curves.map((c) => c[1]));
+      console.log(
+        `| ${preset} | ${list[0].r.architecture.modules.length} | ${int(list[0].r.trainableParams)} | ${first.mean.toFixed(3)} → ${last.mean.toFixed(3)} | ${m} ${pm(stat(list.map((x) => x.r.metrics.validation[m])))} | ${pm(stat(list.map((x) => x.r.metrics.test[m])))} |`,
+      );
+    }
+    console.log('');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparisons.
+for (const dir of found.compares) {
+  const c = JSON.parse(readFileSync(join(dir, 'compare.json'), 'utf8'));
+  console.log(`## Comparison ${c.preset ?? dir}\n`);
+  const tasks = [...new Set(c.summary.map((r) => r.task))];
+  for (const task of tasks) {
+    const rows = c.summary.filter((r) => r.task === task);
+    const budgets = [...new Set(rows.map((r) => r.budget))];
+    const labels = [...new Set(rows.map((r) => r.label))];
+    console.log(`### ${task}: test ${rows[0].metric} (mean ± std over ${rows[0].test.n} seeds), trainable PEFT parameters\n`);
+    console.log(`| strategy | ${budgets.map((b) => `${b} (${int(rows.find((r) => r.budget === b).budgetParams ?? 0)})`).join(' | ')} |`);
+    console.log(`|---|${budgets.map(() => '---').join('|')}|`);
+    for (const l of labels) {
+      const cells = budgets.map((b) => {
+        const r = rows.find((x) => x.label === l && x.budget === b);
+        return r ? `${pm(r.test)} (${int(r.trainableParams.mean)})` : '—';
+      });
+      console.log(`| ${l} | ${cells.join(' | ')} |`);
+    }
+    console.log('');
+    console.log(`### ${task}: search cost (mean over seeds)\n`);
+    console.log(`| strategy | ${budgets.map((b) => `${b}: search s`).join(' | ')} | ${budgets.map((b) => `${b}: passes`).join(' | ')} | total s |`);
+    console.log(`|---|${budgets.map(() => '---').join('|')}|${budgets.map(() => '---').join('|')}|---|`);
+    for (const l of labels) {
+      const rs = budgets.map((b) => rows.find((x) => x.label === l && x.budget === b));
+      console.log(
+        `| ${l} | ${rs.map((r) => (r ? r.searchSeconds.mean.toFixed(1) : '—')).join(' | ')} | ${rs.map((r) => (r ? int(r.searchPasses.mean) : '—')).join(' | ')} | ${stat(rs.filter(Boolean).map((r) => r.totalSeconds.mean)).mean.toFixed(1)} |`,
+      );
+    }
+    console.log('');
+    // BIPEFT's search against the others, per budget.
+    if (labels.includes('bipeft')) {
+      for (const b of budgets) {
+        const bip = rows.find((x) => x.label === 'bipeft' && x.budget === b);
+        if (!bip) continue;
+        const others = rows.filter((x) => x.budget === b && x.label !== 'bipeft' && x.searchSeconds.mean > 0.5);
+        if (!others.length) continue;
+        console.log(
+          `- ${task}, ${b}: BIPEFT search time as a fraction of ${others.map((o) => `${o.label} ${(bip.searchSeconds.mean / o.searchSeconds.mean).toFixed(2)} (passes ${(bip.searchPasses.mean / Math.max(1, o.searchPasses.mean)).toFixed(2)})`).join(', ')}`,
+        );
+      }
+      console.log('');
+    }
+  }
+}
