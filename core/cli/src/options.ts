@@ -48,11 +48,20 @@ export function defaultReporter(stream: { isTTY?: boolean } = process.stderr): s
  * plugin's); create it with `registry.create('reporter', { name: args.reporter }, ctx)`.
  */
 export function withReporterOption<T>(y: Argv<T>): Argv<T & ReporterArgs> {
-  return y.option('reporter', {
-    type: 'string',
-    default: defaultReporter(),
-    defaultDescription: 'tty on a terminal, else plain',
-    describe:
-      'how progress is shown: tty, plain, quiet, jsonl (events as JSON lines on stdout), or a plugin reporter',
-  }) as unknown as Argv<T & ReporterArgs>;
+  return y
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      describe: 'show no progress (same as --reporter quiet)',
+    })
+    .middleware((argv) => {
+      if (argv.quiet) (argv as { reporter?: string }).reporter = 'quiet';
+    })
+    .option('reporter', {
+      type: 'string',
+      default: defaultReporter(),
+      defaultDescription: 'tty on a terminal, else plain',
+      describe:
+        'how progress is shown: tty, plain, quiet, jsonl (events as JSON lines on stdout), or a plugin reporter',
+    }) as unknown as Argv<T & ReporterArgs>;
 }

@@ -204,8 +204,9 @@ export class BipeftStrategy implements SearchStrategy {
     return Math.ceil(this.ctx.splitSizes['search.weight'] / this.recipe.batchSize);
   }
 
+  /** Weight steps of the configured search (recipe.maxSteps caps it, for smoke runs). */
   private get totalSteps(): number {
-    return this.recipe.epochs * this.batchesPerEpoch;
+    return Math.min(this.recipe.epochs * this.batchesPerEpoch, this.recipe.maxSteps ?? Infinity);
   }
 
   start(ctx: SearchContext, resumed?: unknown): void {
@@ -568,6 +569,11 @@ export class BipeftStrategy implements SearchStrategy {
     st.cursor += this.recipe.batchSize;
     if (finished) {
       st.stopped = 'schedule';
+      st.pending = 'eval';
+      return;
+    }
+    if (st.step >= this.totalSteps) {
+      st.stopped = 'epochs';
       st.pending = 'eval';
       return;
     }

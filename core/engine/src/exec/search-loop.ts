@@ -87,8 +87,24 @@ export function retrainJob(arch: SearchOutcome['architecture'], recipe: TrainRec
   };
 }
 
+/** `loss 0.41 · params 23.1k/14k · 12 modules · val accuracy 0.861` from a strategy's step event. */
+function stepStatus(e: StrategyEvent, score: Record<string, number> | null, metric: string): string {
+  const k = (v: number) =>
+    v >= 1e4 ? `${(v / 1e3).toFixed(0)}k` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0);
+  const parts: string[] = [];
+  if (typeof e.lossWeight === 'number') parts.push(`loss ${e.lossWeight.toFixed(4)}`);
+  else if (typeof e.loss === 'number') parts.push(`loss ${e.loss.toFixed(4)}`);
+  if (typeof e.expected === 'number' && typeof e.budget === 'number')
+    parts.push(`params ${k(e.expected)}/${k(e.budget)}`);
+  if (typeof e.kept === 'number') parts.push(`${e.kept} modules`);
+  if (score && typeof score[metric] === 'number') parts.push(`val ${metric} ${score[metric]!.toFixed(3)}`);
+  return parts.join(' · ');
+}
+
 export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResult> {
   const wb = p.workbench;
+  let lastScore: Record<string, number> | null = null;
+  const metric = wb.parts.task.info.metrics[0] ?? 'accuracy';
   const ctx: SearchContext = {
     backbone: wb.parts.backbone.info,
     task: wb.parts.task.info,
@@ -99,7 +115,21 @@ export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResul
     splitSizes: wb.splitSizes(),
     recipes: p.recipes,
     modules: wb.toolkit,
-    emit: (e: StrategyEvent) => p.emit({ phase: 'search', ...e }),
+    emit: (e: StrategyEvent) => {
+      p.emit({ phase: 'search', ...e });
+      if (e.type === 'search-eval' && e.validation) lastScore = e.validation as Record<string, number>;
+      // Strategies report steps with done/total; reporters show them as progress with the budget
+      // and the current score.
+      if (e.type === 'step' && typeof e.done === 'number' && typeof e.total === 'number') {
+        p.emit({
+          type: 'progress',
+          phase: 'search',
+          done: e.done,
+          total: e.total,
+          status: stepStatus(e, lastScore, metric),
+        });
+      }
+    },
     log: p.log,
   };
   let state: LoopCheckpoint = p.resume ?? { phase: 'search', strategy: undefined, asks: 0, searchSeconds: 0 };
