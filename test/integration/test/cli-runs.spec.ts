@@ -186,7 +186,7 @@ describe('peftkit CLI end to end (tiny fixture plugin)', function () {
     expect(out.metrics).to.deep.equal(reference.metrics);
   });
 
-  it("export --format onnx: the standalone model matches peftkit's eval program", async () => {
+  it("export --format onnx: the standalone model matches peftkit's eval program in onnxruntime-node and -web", async () => {
     const out = join(dir, 'onnx');
     cli(['export', reference.dir, '--format', 'onnx', '--out', out], dir);
     const run = await loadFinishedRun(reference.dir, dir);
@@ -212,6 +212,17 @@ describe('peftkit CLI end to end (tiny fixture plugin)', function () {
     const got = (await session.run(ortFeeds)).logits!.data as Float32Array;
     expect(got.length).to.equal(want.length);
     got.forEach((v, i) => expect(v).to.be.closeTo(want[i]!, 1e-4));
+    // The same file in onnxruntime-web (its WebAssembly CPU backend, run here under Node).
+    const web = await import('onnxruntime-web');
+    web.env.wasm.numThreads = 1;
+    const webSession = await web.InferenceSession.create(readFileSync(join(out, 'model.onnx')));
+    const webFeeds: Record<string, InstanceType<typeof web.Tensor>> = {};
+    for (const name of webSession.inputNames) {
+      const t = feeds[name]!;
+      webFeeds[name] = new web.Tensor(t.dtype as 'float32', t.data as Float32Array, [...t.shape]);
+    }
+    const inWeb = (await webSession.run(webFeeds)).logits!.data as Float32Array;
+    inWeb.forEach((v, i) => expect(v).to.be.closeTo(want[i]!, 1e-4));
     const meta = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
     expect(meta.inputs.map((i: { name: string }) => i.name)).to.deep.equal(session.inputNames);
     await backend.dispose();

@@ -141,4 +141,81 @@ output: { dir: ./runs, name: pairs }
     expect(r.stderr).to.match(/label/);
     expect(r.stderr).to.match(/maybe/);
   });
+
+  it('trains a regression head on scored pairs (STS-B-like) and reports Pearson and Spearman', () => {
+    const scored = (n: number, seed: number) =>
+      pairs(n, seed)
+        .split('\n')
+        .map((l, i) =>
+          i === 0 || !l
+            ? l
+            : l.replace(
+                /\t(yes|no)$/,
+                (_m, y) =>
+                  `\t${y === 'yes' ? (3.5 + (i % 3) * 0.5).toFixed(1) : (0.5 + (i % 4) * 0.4).toFixed(1)}`,
+              ),
+        )
+        .join('\n');
+    writeFileSync(join(dir, 'sts-train.tsv'), scored(64, 4));
+    writeFileSync(join(dir, 'sts-dev.tsv'), scored(24, 5));
+    writeFileSync(join(dir, 'sts-test.tsv'), scored(24, 6));
+    const sets = [
+      'task.options={train: ./sts-train.tsv, validation: ./sts-dev.tsv, test: ./sts-test.tsv, textColumn: question, pairColumn: passage, labelColumn: label, type: regression}',
+    ];
+    const arch = join(dir, 'arch.json');
+    writeFileSync(
+      arch,
+      JSON.stringify({
+        modules: [
+          { type: 'lora', point: 'layer.1.attn.q', rank: 2 },
+          { type: 'bitfit', point: 'layer.1.ffn.out', rank: null },
+        ],
+      }),
+    );
+    const r = run(
+      [
+        CLI,
+        'train',
+        '--preset',
+        join(dir, 'pairs.yaml'),
+        ...sets.flatMap((x) => ['--set', x]),
+        '--architecture',
+        arch,
+        '--json',
+        '--reporter',
+        'quiet',
+      ],
+      dir,
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    const [res] = JSON.parse(r.stdout);
+    expect(res.task.metrics).to.deep.equal(['pearson', 'spearman']);
+    expect(res.metrics.test.pearson).to.be.a('number');
+    expect(res.metrics.test.spearman).to.be.a('number');
+    expect(res.headParams).to.equal(16 + 1);
+  });
+
+  it('trains separately encoded sentence pairs ([u, v, |u-v|, u*v]) on a sentence encoder', () => {
+    const tiny = fileURLToPath(new URL('../../fixtures/tiny-plugin', import.meta.url));
+    writeFileSync(
+      join(dir, 'tiny-pairs.yaml'),
+      `plugins: [${JSON.stringify(tiny)}]
+backbone: { name: tiny, options: { hidden: 8 } }
+task: { name: tiny, options: { pair: true, train: 48, validation: 16, test: 16 } }
+architecture: { targets: [{ type: lora, targets: "layer.*.attn.[qv]", rank: 2 }] }
+seeds: [1]
+recipes: { retrain: { epochs: 2, batchSize: 8, lr: 0.003 } }
+output: { dir: ./runs, name: tiny-pairs }
+`,
+    );
+    const r = run(
+      [CLI, 'train', '--preset', join(dir, 'tiny-pairs.yaml'), '--json', '--reporter', 'quiet'],
+      dir,
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    const [res] = JSON.parse(r.stdout);
+    // Head input [u, v, |u-v|, u*v] = 4 x 8 features, 2 classes.
+    expect(res.headParams).to.equal(4 * 8 * 2 + 2);
+    expect(res.metrics.test.accuracy).to.be.a('number');
+  });
 });

@@ -90,7 +90,8 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
       'eval',
       { inlineParams: run.params, merge: true },
     );
-    const model = serialize(graph, { inlineAll: true });
+    // Standard ONNX ops only (no ONNX Runtime contrib ops), so the model also runs in onnxruntime-web.
+    const model = serialize(graph, { inlineAll: true, standardOps: true });
     write(out, 'model.onnx', model.model, files);
     const inputs = [
       {
