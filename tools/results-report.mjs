@@ -52,7 +52,9 @@ for (const dir of found.runs) {
 
 if (byPreset.size > 0) {
   console.log('## Runs by preset\n');
-  console.log('| preset | command | seeds | test (first metric) | validation | trainable PEFT params | search s | re-train s | search passes | peak RSS MB |');
+  console.log(
+    '| preset | command | seeds | test (first metric) | validation | trainable PEFT params | search s | re-train s | search passes | peak RSS MB |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const [preset, list] of [...byPreset.entries()].sort()) {
     const m = list[0].r.task.metrics[0];
@@ -61,10 +63,19 @@ if (byPreset.size > 0) {
     const p = stat(list.map((x) => x.r.trainableParams));
     const s = stat(list.map((x) => x.r.timings.searchSeconds));
     const rt = stat(list.map((x) => x.r.timings.retrainSeconds));
-    const passes = stat(list.map((x) => (x.r.searchCompute ? x.r.searchCompute.gradientJobs + x.r.searchCompute.trainSteps : 0)));
+    const passes = stat(
+      list.map((x) =>
+        x.r.searchCompute ? x.r.searchCompute.gradientJobs + x.r.searchCompute.trainSteps : 0,
+      ),
+    );
     const rss = stat(list.map((x) => x.r.peakRssMB));
     console.log(
-      `| ${preset} | ${list[0].r.command} | ${list.map((x) => x.r.seed).sort((a, b) => a - b).join(',')} | ${m} ${pm(t)} | ${pm(v)} | ${int(p.mean)} | ${s.mean.toFixed(1)} | ${rt.mean.toFixed(1)} | ${int(passes.mean)} | ${int(rss.mean)} |`,
+      `| ${preset} | ${list[0].r.command} | ${list
+        .map((x) => x.r.seed)
+        .sort((a, b) => a - b)
+        .join(
+          ',',
+        )} | ${m} ${pm(t)} | ${pm(v)} | ${int(p.mean)} | ${s.mean.toFixed(1)} | ${rt.mean.toFixed(1)} | ${int(passes.mean)} | ${int(rss.mean)} |`,
     );
   }
   console.log('');
@@ -76,7 +87,10 @@ if (byPreset.size > 0) {
     console.log('|---|---|---|---|---|---|');
     for (const [preset, list] of trains.sort()) {
       const curves = list.map((x) => {
-        const j = readFileSync(join(x.dir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+        const j = readFileSync(join(x.dir, 'journal.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
         const ep = j.filter((e) => e.type === 'epoch' && e.phase === 'retrain');
         return [ep[0]?.trainLoss ?? NaN, ep[ep.length - 1]?.trainLoss ?? NaN];
       });
@@ -101,8 +115,12 @@ for (const dir of found.compares) {
     const rows = c.summary.filter((r) => r.task === task);
     const budgets = [...new Set(rows.map((r) => r.budget))];
     const labels = [...new Set(rows.map((r) => r.label))];
-    console.log(`### ${task}: test ${rows[0].metric} (mean ± std over ${rows[0].test.n} seeds), trainable PEFT parameters\n`);
-    console.log(`| strategy | ${budgets.map((b) => `${b} (${int(rows.find((r) => r.budget === b).budgetParams ?? 0)})`).join(' | ')} |`);
+    console.log(
+      `### ${task}: test ${rows[0].metric} (mean ± std over ${rows[0].test.n} seeds), trainable PEFT parameters\n`,
+    );
+    console.log(
+      `| strategy | ${budgets.map((b) => `${b} (${int(rows.find((r) => r.budget === b).budgetParams ?? 0)})`).join(' | ')} |`,
+    );
     console.log(`|---|${budgets.map(() => '---').join('|')}|`);
     for (const l of labels) {
       const cells = budgets.map((b) => {
@@ -113,7 +131,9 @@ for (const dir of found.compares) {
     }
     console.log('');
     console.log(`### ${task}: search cost (mean over seeds)\n`);
-    console.log(`| strategy | ${budgets.map((b) => `${b}: search s`).join(' | ')} | ${budgets.map((b) => `${b}: passes`).join(' | ')} | total s |`);
+    console.log(
+      `| strategy | ${budgets.map((b) => `${b}: search s`).join(' | ')} | ${budgets.map((b) => `${b}: passes`).join(' | ')} | total s |`,
+    );
     console.log(`|---|${budgets.map(() => '---').join('|')}|${budgets.map(() => '---').join('|')}|---|`);
     for (const l of labels) {
       const rs = budgets.map((b) => rows.find((x) => x.label === l && x.budget === b));
@@ -127,7 +147,9 @@ for (const dir of found.compares) {
       for (const b of budgets) {
         const bip = rows.find((x) => x.label === 'bipeft' && x.budget === b);
         if (!bip) continue;
-        const others = rows.filter((x) => x.budget === b && x.label !== 'bipeft' && x.searchSeconds.mean > 0.5);
+        const others = rows.filter(
+          (x) => x.budget === b && x.label !== 'bipeft' && x.searchSeconds.mean > 0.5,
+        );
         if (!others.length) continue;
         console.log(
           `- ${task}, ${b}: BIPEFT search time as a fraction of ${others.map((o) => `${o.label} ${(bip.searchSeconds.mean / o.searchSeconds.mean).toFixed(2)} (passes ${(bip.searchPasses.mean / Math.max(1, o.searchPasses.mean)).toFixed(2)})`).join(', ')}`,
