@@ -46,3 +46,4 @@ export {
   type Factory,
   type ModuleTypeSource,
 } from './conformance/common.js';
+export * from './harness.js';

@@ -3,11 +3,11 @@
  * stops early, and an interrupted-and-resumed run gives exactly the uninterrupted result.
  */
 import { expect } from 'chai';
-import type { Budget, Executor, ModuleTypes, PeftModuleType, RunEvent, TrainRecipe } from '@peftkit/api';
+import type { Budget } from '@peftkit/api';
 import { Rng, resolveBudget } from '@peftkit/api';
-import { LocalExecutor, type LoopCheckpoint, Workbench, runSearchLoop } from '@peftkit/engine';
+import { PeftToolkit } from '@peftkit/nn';
 import { lora } from '@peftkit/plugin-peft-modules';
-import { InProcessBackend, tinyBackbone, tinyTask } from '@peftkit/testing';
+import { interruptAndResume, runTinySearch, tinyBackbone, tinyTask, toModuleTypes } from '@peftkit/testing';
 import {
   BipeftBudgetScheduler,
   BipeftSensitivity,
@@ -16,92 +16,41 @@ import {
   PatternSpace,
 } from '../src/index.js';
 
-const types: ModuleTypes = {
-  get: (n: string): PeftModuleType => {
-    if (n !== 'lora') throw new Error(`no module type ${n}`);
-    return lora;
+const types = toModuleTypes([lora]);
+const backbone = tinyBackbone({ hidden: 8 });
+const toolkit = new PeftToolkit(backbone, tinyTask().info, types);
+const space = new PatternSpace(
+  'lora-only',
+  [{ type: 'lora', targets: ['layer.*.attn.{q,k,v,o}', 'layer.*.ffn.{in,out}'] }],
+  {
+    ranks: [1, 2, 4],
   },
-  names: () => ['lora'],
-};
+).build(backbone.info, types);
+const smallest = Math.min(...space.candidates.map((c) => toolkit.count(c.type, c.point, 1)));
+const supernet = space.candidates.reduce((a, c) => a + toolkit.count(c.type, c.point, 4), 0);
 
-const recipe: TrainRecipe = {
-  epochs: 6,
-  batchSize: 8,
-  optimizer: 'adamw',
-  lr: 3e-3,
-  weightDecay: 1e-4,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  momentum: 0,
-  schedule: 'linear',
-  warmupRatio: 0,
-  clipNorm: 2,
-  evalEvery: 1,
-  dropout: 0,
-};
-
-function setup() {
-  const backbone = tinyBackbone({ hidden: 8 });
-  const task = tinyTask({ train: 64, validation: 24, test: 24 });
-  const backend = new InProcessBackend();
-  const wb = new Workbench({
-    backbone,
-    task,
-    backend,
+function options(budget: Budget, opts: BipeftOptions, seed?: number) {
+  return {
+    strategy: new BipeftStrategy(
+      new BipeftSensitivity(),
+      new BipeftBudgetScheduler({ rounds: 6, window: 2, lastRounds: 2, threshold: 0.5 }),
+      opts,
+    ),
     types,
-    seed: 5,
-    log: { info() {}, warn() {}, debug() {} },
-  });
-  const space = new PatternSpace(
-    'lora-only',
-    [{ type: 'lora', targets: ['layer.*.attn.{q,k,v,o}', 'layer.*.ffn.{in,out}'] }],
-    {
-      ranks: [1, 2, 4],
-    },
-  ).build(backbone.info, types);
-  return { backbone, wb, backend, space };
+    budget,
+    space,
+    recipes: { search: { epochs: 6 } },
+    seed,
+  };
 }
 
-async function search(
-  budget: Budget,
-  opts: BipeftOptions,
-  extra: {
-    executor?: (wb: Workbench) => Executor;
-    save?: (c: LoopCheckpoint) => Promise<void>;
-    resume?: LoopCheckpoint;
-    seed?: number;
-  } = {},
-) {
-  const { wb, space } = setup();
-  const events: RunEvent[] = [];
-  const strategy = new BipeftStrategy(
-    new BipeftSensitivity(),
-    new BipeftBudgetScheduler({ rounds: 6, window: 2, lastRounds: 2, threshold: 0.5 }),
-    opts,
-  );
-  const result = await runSearchLoop({
-    workbench: wb,
-    executor: extra.executor ? extra.executor(wb) : new LocalExecutor(wb),
-    strategy,
-    space,
-    budget,
-    recipes: { search: recipe, retrain: { ...recipe, epochs: 2 } },
-    seed: extra.seed ?? 42,
-    log: { info() {}, warn() {}, debug() {} },
-    emit: (e) => events.push(e),
-    save: extra.save,
-    checkpointSeconds: 0,
-    resume: extra.resume,
-  });
-  return { result, events, wb };
-}
+const search = (budget: Budget, opts: BipeftOptions, seed?: number) =>
+  runTinySearch(options(budget, opts, seed));
 
 describe('BIPEFT strategy (tiny fixture)', function () {
   this.timeout(120_000);
 
   it('prunes to the budget with rounds, freezes ranks and stops early', async () => {
-    const { space, wb } = setup();
-    const supernet = space.candidates.reduce((a, c) => a + wb.toolkit.count(c.type, c.point, 4), 0);
     const budget = resolveBudget({ params: Math.floor(supernet * 0.15) }, 1e6);
     const { result, events } = await search(budget, { pruneBeginEpoch: 0 });
     const rounds = events.filter((e) => e.type === 'round');
@@ -119,29 +68,12 @@ describe('BIPEFT strategy (tiny fixture)', function () {
 
   it('an interrupted and resumed search gives exactly the uninterrupted result', async () => {
     const budget = resolveBudget({ params: 150 }, 1e6);
-    const opts: BipeftOptions = { pruneBeginEpoch: 0 };
-    const reference = await search(budget, opts);
-    // Interrupted run: the executor dies after 9 jobs; checkpoints are kept as a serialising store would.
-    let saved: LoopCheckpoint | undefined;
-    let calls = 0;
-    const dying = (wb: Workbench): Executor => {
-      const inner = new LocalExecutor(wb);
-      return {
-        run: async (jobs, onEvent) => {
-          if (++calls > 9) throw new Error('killed');
-          return inner.run(jobs, onEvent);
-        },
-        dispose: async () => {},
-      };
-    };
-    try {
-      await search(budget, opts, { executor: dying, save: async (c) => void (saved = structuredClone(c)) });
-      expect.fail('the run should have been interrupted');
-    } catch (e) {
-      expect((e as Error).message).to.equal('killed');
-    }
-    expect(saved!.asks).to.equal(9);
-    const resumed = await search(budget, opts, { resume: structuredClone(saved!) });
+    // The executor dies on its 10th call; the resumed run starts from the checkpoint after 9.
+    const { reference, resumed, checkpoint } = await interruptAndResume(
+      () => options(budget, { pruneBeginEpoch: 0 }),
+      9,
+    );
+    expect(checkpoint.asks).to.equal(9);
     expect(resumed.result.outcome.architecture).to.deep.equal(reference.result.outcome.architecture);
     expect(resumed.result.final.metrics).to.deep.equal(reference.result.final.metrics);
     expect(resumed.result.final.curve).to.deep.equal(reference.result.final.curve);
@@ -151,9 +83,6 @@ describe('BIPEFT strategy (tiny fixture)', function () {
   });
 
   it('never exceeds the budget, over random budgets and seeds, in every mode', async () => {
-    const { space, wb } = setup();
-    const smallest = Math.min(...space.candidates.map((c) => wb.toolkit.count(c.type, c.point, 1)));
-    const supernet = space.candidates.reduce((a, c) => a + wb.toolkit.count(c.type, c.point, 4), 0);
     const modes: BipeftOptions[] = [
       { pruneBeginEpoch: 0 },
       { pruneBeginEpoch: 1 },
@@ -172,8 +101,8 @@ describe('BIPEFT strategy (tiny fixture)', function () {
       const seed = rng.int(1000);
       const mode = modes[trial % modes.length]!;
       const b = resolveBudget({ params }, 1e6);
-      const { result } = await search(b, { ...mode, evaluateEachEpoch: false }, { seed });
-      const count = wb.toolkit.countArchitecture(result.outcome.architecture);
+      const { result } = await search(b, { ...mode, evaluateEachEpoch: false }, seed);
+      const count = toolkit.countArchitecture(result.outcome.architecture);
       expect(count, `budget ${params}, seed ${seed}, ${JSON.stringify(mode)}`).to.be.at.most(b.params);
       seen.push(`${params}:${count}`);
     }
