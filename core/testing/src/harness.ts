@@ -4,6 +4,15 @@
  * re-training), optionally interrupting it after some executor calls and resuming it from the last
  * checkpoint, as the engine does after a crash.
  *
+ *   runTinySearch(options)            one search; its result, events, warnings and workbench
+ *   interruptAndResume(make, k)       uninterrupted, killed after k executor calls, resumed
+ *   tinyWorkbench(options)            the same workbench, for tests that count, evaluate or run jobs
+ *   recordBatches(batches)            an `executor` option that records the jobs the search runs
+ *   tinyRecipe(overrides)             a small training recipe
+ *
+ * Workbench-typed values are declared as `HarnessWorkbench` (what the harness itself uses); a test
+ * that imports @peftkit/engine names its `Workbench` as the type parameter `W` to use all of it.
+ *
  * The engine is loaded when the harness runs (not imported at build time): the engine's own tests
  * use this package, so a build-time dependency would be circular.
  */
@@ -11,6 +20,7 @@ import type {
   Backbone,
   Budget,
   Executor,
+  Job,
   JobRunner,
   Logger,
   ModuleTypes,
@@ -47,7 +57,7 @@ export function tinyRecipe(overrides: Partial<TrainRecipe> = {}): TrainRecipe {
   };
 }
 
-/** What the harness uses of @peftkit/engine. */
+/** What the harness uses of the engine's Workbench. */
 export interface HarnessWorkbench {
   readonly toolkit: {
     count(type: string, point: string, rank: number | null, options?: Record<string, unknown>): number;
@@ -85,17 +95,58 @@ export async function loadEngineForHarness(): Promise<EngineHarnessApi> {
   return (await import(ENGINE_PACKAGE)) as EngineHarnessApi;
 }
 
-export interface TinySearchOptions {
-  strategy: SearchStrategy;
+export interface TinyWorkbenchOptions {
   types: ModuleTypes;
-  budget: Budget;
-  /** The space definition, or a function of the workbench (to size it with its toolkit). */
-  space?: SpaceDefinition | ((wb: HarnessWorkbench, backbone: Backbone) => SpaceDefinition);
-  recipes?: { search?: Partial<TrainRecipe>; retrain?: Partial<TrainRecipe> };
+  /** Default `tinyBackbone({ hidden: 8 })`. */
   backbone?: Backbone;
+  /** Default `tinyTask({ train: 64, validation: 24, test: 24 })`. */
   task?: Task;
-  /** Seed of the workbench's search/arch split (default 5) and of the run (default 42). */
+  /** Seed of the workbench's search.weight/search.arch split of the training data (default 5). */
   workbenchSeed?: number;
+}
+
+/**
+ * The engine's Workbench over the tiny fixtures (with an in-process ONNX Runtime backend), exactly
+ * as runTinySearch builds it with the same options.
+ */
+export async function tinyWorkbench<W extends HarnessWorkbench = HarnessWorkbench>(
+  o: TinyWorkbenchOptions,
+): Promise<W> {
+  const engine = await loadEngineForHarness();
+  return new engine.Workbench({
+    backbone: o.backbone ?? tinyBackbone({ hidden: 8 }),
+    task: o.task ?? tinyTask({ train: 64, validation: 24, test: 24 }),
+    backend: new InProcessBackend(),
+    types: o.types,
+    seed: o.workbenchSeed ?? 5,
+    log: quietLogger,
+  }) as W;
+}
+
+/**
+ * An `executor` option that appends each batch of jobs the search runs to `batches`, with copies of
+ * the jobs' parameters (strategies may update theirs in place once the results are back).
+ */
+export function recordBatches(batches: Job[][]): (inner: Executor) => Executor {
+  return (inner) => ({
+    run: async (jobs, onEvent) => {
+      batches.push(jobs.map((j) => ('params' in j ? { ...j, params: structuredClone(j.params) } : j)));
+      return inner.run(jobs, onEvent);
+    },
+    dispose: () => inner.dispose(),
+  });
+}
+
+export interface TinySearchOptions<
+  W extends HarnessWorkbench = HarnessWorkbench,
+> extends TinyWorkbenchOptions {
+  strategy: SearchStrategy;
+  budget: Budget;
+  /** The space definition (default: none), or a function of the workbench (to size it with its toolkit). */
+  space?: SpaceDefinition | ((wb: W, backbone: Backbone) => SpaceDefinition);
+  /** Overrides of `tinyRecipe()` for the search, and of `tinyRecipe({ epochs: 2 })` for the re-training. */
+  recipes?: { search?: Partial<TrainRecipe>; retrain?: Partial<TrainRecipe> };
+  /** Seed of the run (default 42). */
   seed?: number;
   /** Make the executor fail with "killed" on its call number `interruptAfter + 1`. */
   interruptAfter?: number;
@@ -106,24 +157,20 @@ export interface TinySearchOptions {
   executor?: (inner: Executor) => Executor;
 }
 
-export interface TinySearch {
+export interface TinySearch<W extends HarnessWorkbench = HarnessWorkbench> {
   result: Awaited<ReturnType<EngineHarnessApi['runSearchLoop']>>;
   events: RunEvent[];
-  wb: HarnessWorkbench;
+  /** The messages the search logged as warnings. */
+  warnings: string[];
+  wb: W;
 }
 
-export async function runTinySearch(o: TinySearchOptions): Promise<TinySearch> {
+export async function runTinySearch<W extends HarnessWorkbench = HarnessWorkbench>(
+  o: TinySearchOptions<W>,
+): Promise<TinySearch<W>> {
   const engine = await loadEngineForHarness();
   const backbone = o.backbone ?? tinyBackbone({ hidden: 8 });
-  const task = o.task ?? tinyTask({ train: 64, validation: 24, test: 24 });
-  const wb = new engine.Workbench({
-    backbone,
-    task,
-    backend: new InProcessBackend(),
-    types: o.types,
-    seed: o.workbenchSeed ?? 5,
-    log: quietLogger,
-  });
+  const wb = await tinyWorkbench<W>({ ...o, backbone });
   let executor: Executor = new engine.LocalExecutor(engine.workbenchRunner(wb));
   if (o.interruptAfter !== undefined) {
     const inner = executor;
@@ -138,6 +185,7 @@ export async function runTinySearch(o: TinySearchOptions): Promise<TinySearch> {
   }
   if (o.executor) executor = o.executor(executor);
   const events: RunEvent[] = [];
+  const warnings: string[] = [];
   const space =
     typeof o.space === 'function' ? o.space(wb, backbone) : (o.space ?? { name: 'none', candidates: [] });
   const result = await engine.runSearchLoop({
@@ -151,23 +199,23 @@ export async function runTinySearch(o: TinySearchOptions): Promise<TinySearch> {
       retrain: tinyRecipe({ epochs: 2, ...o.recipes?.retrain }),
     },
     seed: o.seed ?? 42,
-    log: quietLogger,
+    log: { ...quietLogger, warn: (m: string) => void warnings.push(m) },
     emit: (e: RunEvent) => events.push(e),
     save: o.save ? async (c: HarnessCheckpoint) => o.save!(structuredClone(c)) : undefined,
     checkpointSeconds: 0,
     resume: o.resume ? structuredClone(o.resume) : undefined,
   });
-  return { result, events, wb };
+  return { result, events, warnings, wb };
 }
 
 /**
  * Run a search three times: uninterrupted; interrupted after `afterCalls` executor calls (keeping
  * its last checkpoint); and resumed from that checkpoint. Tests assert the last equals the first.
  */
-export async function interruptAndResume(
-  make: () => Omit<TinySearchOptions, 'interruptAfter' | 'save' | 'resume'>,
+export async function interruptAndResume<W extends HarnessWorkbench = HarnessWorkbench>(
+  make: () => Omit<TinySearchOptions<W>, 'interruptAfter' | 'save' | 'resume'>,
   afterCalls: number,
-): Promise<{ reference: TinySearch; resumed: TinySearch; checkpoint: HarnessCheckpoint }> {
+): Promise<{ reference: TinySearch<W>; resumed: TinySearch<W>; checkpoint: HarnessCheckpoint }> {
   const reference = await runTinySearch(make());
   let checkpoint: HarnessCheckpoint | undefined;
   let error: unknown;

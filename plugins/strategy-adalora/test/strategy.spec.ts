@@ -5,96 +5,43 @@
  * uninterrupted result.
  */
 import { expect } from 'chai';
-import type { Budget, Executor, Job, ModuleTypes, PeftModuleType, RunEvent, TrainRecipe } from '@peftkit/api';
+import type { Budget, Job } from '@peftkit/api';
 import { ConfigError, resolveBudget } from '@peftkit/api';
-import { LocalExecutor, type LoopCheckpoint, Workbench, runSearchLoop } from '@peftkit/engine';
-import { InProcessBackend, tinyBackbone, tinyTask } from '@peftkit/testing';
+import { Workbench } from '@peftkit/engine';
+import { interruptAndResume, recordBatches, runTinySearch, toModuleTypes } from '@peftkit/testing';
 import { type AdaLoraOptions, AdaLoraStrategy, adalora } from '../src/index.js';
 
-const types: ModuleTypes = {
-  get: (n: string): PeftModuleType => {
-    if (n !== 'adalora') throw new Error(`no module type ${n}`);
-    return adalora;
-  },
-  names: () => ['adalora'],
-};
+const types = toModuleTypes([adalora]);
 
-// 64 training examples, batch 8: 8 steps per epoch, T = 48.
-const recipe: TrainRecipe = {
-  epochs: 6,
-  batchSize: 8,
-  optimizer: 'adamw',
-  lr: 1e-2,
-  weightDecay: 0,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  momentum: 0,
-  schedule: 'linear',
-  warmupRatio: 0,
-  clipNorm: 2,
-  evalEvery: 1,
-  dropout: 0,
-};
+// 64 training examples (the harness's task), batch 8: 8 steps per epoch, T = 48. The strategy trains
+// the final model itself, with the search recipe; the re-training recipe is the same.
+const recipe = { epochs: 6, lr: 1e-2, weightDecay: 0 };
 
 // 12 modules (q, k, v, o: 8→8, 17 parameters per triplet; ffn.in/out: 8↔16, 25) at 4 triplets.
 const base: AdaLoraOptions = { initRank: 4, targetRank: 2, tinit: 8, tfinal: 16, deltaT: 2 };
 
-function setup() {
-  return new Workbench({
-    backbone: tinyBackbone({ hidden: 8 }),
-    task: tinyTask({ train: 64, validation: 24, test: 24 }),
-    backend: new InProcessBackend(),
-    types,
-    seed: 5,
-    log: { info() {}, warn() {}, debug() {} },
-  });
-}
-
-async function run(
-  budget: Budget,
-  opts: AdaLoraOptions,
-  extra: {
-    executor?: (wb: Workbench) => Executor;
-    save?: (c: LoopCheckpoint) => Promise<void>;
-    resume?: LoopCheckpoint;
-  } = {},
-) {
-  const wb = setup();
-  const events: RunEvent[] = [];
-  const result = await runSearchLoop({
-    workbench: wb,
-    executor: extra.executor ? extra.executor(wb) : new LocalExecutor(wb),
+function options(budget: Budget, opts: AdaLoraOptions) {
+  return {
     strategy: new AdaLoraStrategy(opts),
-    space: { name: 'none', candidates: [] },
+    types,
     budget,
     recipes: { search: recipe, retrain: recipe },
-    seed: 42,
-    log: { info() {}, warn() {}, debug() {} },
-    emit: (e) => events.push(e),
-    save: extra.save,
-    checkpointSeconds: 0,
-    resume: extra.resume,
-  });
-  return { result, events, wb };
+  };
 }
+
+const run = (budget: Budget, opts: AdaLoraOptions) => runTinySearch<Workbench>(options(budget, opts));
 
 describe('AdaLoRA strategy (tiny fixture)', function () {
   this.timeout(60_000);
 
   it('masks down to the target triplets on the cubic schedule, fits the budget and trains', async () => {
     const budget = resolveBudget({ params: 10_000 }, 1e6);
-    const jobs: Job[] = [];
-    const recording = (wb: Workbench): Executor => {
-      const inner = new LocalExecutor(wb);
-      return {
-        run: async (batch, onEvent) => {
-          jobs.push(...batch);
-          return inner.run(batch, onEvent);
-        },
-        dispose: async () => {},
-      };
-    };
-    const { result, events, wb } = await run(budget, base, { executor: recording });
+    const batches: Job[][] = [];
+    const { result, events, wb } = await runTinySearch<Workbench>({
+      ...options(budget, base),
+      executor: recordBatches(batches),
+    });
+    const jobs = batches.flat();
     const steps = events.filter((e) => e.type === 'step');
     expect(steps).to.have.length(48);
     // Warm-up: all 48 triplets; then masking to b(t) on even steps; from step 32 on, b(T) = 24.
@@ -154,27 +101,9 @@ describe('AdaLoRA strategy (tiny fixture)', function () {
 
   it('an interrupted and resumed run gives exactly the uninterrupted result', async () => {
     const budget = resolveBudget({ params: 10_000 }, 1e6);
-    const reference = await run(budget, base);
-    let saved: LoopCheckpoint | undefined;
-    let calls = 0;
-    const dying = (wb: Workbench): Executor => {
-      const inner = new LocalExecutor(wb);
-      return {
-        run: async (jobs, onEvent) => {
-          if (++calls > 21) throw new Error('killed');
-          return inner.run(jobs, onEvent);
-        },
-        dispose: async () => {},
-      };
-    };
-    try {
-      await run(budget, base, { executor: dying, save: async (c) => void (saved = structuredClone(c)) });
-      expect.fail('the run should have been interrupted');
-    } catch (e) {
-      expect((e as Error).message).to.equal('killed');
-    }
-    expect(saved!.asks).to.equal(21);
-    const resumed = await run(budget, base, { resume: structuredClone(saved!) });
+    // The executor dies on its 22nd call; the resumed run starts from the checkpoint after 21.
+    const { reference, resumed, checkpoint } = await interruptAndResume(() => options(budget, base), 21);
+    expect(checkpoint.asks).to.equal(21);
     const a = reference.result.final;
     const b = resumed.result.final;
     expect(resumed.result.outcome.architecture).to.deep.equal(reference.result.outcome.architecture);

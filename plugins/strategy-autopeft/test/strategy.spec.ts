@@ -1,23 +1,21 @@
 /**
- * AutoPEFT end to end on the tiny fixture (fast), with the BIPEFT test's harness: a short BO run
+ * AutoPEFT end to end on the tiny fixture (fast), with @peftkit/testing's harness: a short BO run
  * whose proposals all fit the budget, deterministic, and an interrupted-and-resumed search gives
  * exactly the uninterrupted result. Also the configuration layout (decode, encode, neighbours).
  */
 import { expect } from 'chai';
-import type {
-  Budget,
-  Executor,
-  Job,
-  ModuleTypes,
-  PeftModuleType,
-  RunEvent,
-  TrainJob,
-  TrainRecipe,
-} from '@peftkit/api';
+import type { Budget, Job, TrainJob } from '@peftkit/api';
 import { Rng, resolveBudget } from '@peftkit/api';
-import { LocalExecutor, type LoopCheckpoint, Workbench, runSearchLoop } from '@peftkit/engine';
+import { PeftToolkit } from '@peftkit/nn';
 import { builtinModuleTypes } from '@peftkit/plugin-peft-modules';
-import { InProcessBackend, tinyBackbone, tinyTask } from '@peftkit/testing';
+import {
+  interruptAndResume,
+  recordBatches,
+  runTinySearch,
+  tinyBackbone,
+  tinyTask,
+  toModuleTypes,
+} from '@peftkit/testing';
 import {
   type AutoPeftOptions,
   AutoPeftSpace,
@@ -26,40 +24,10 @@ import {
   paretoFront,
 } from '../src/index.js';
 
-const types: ModuleTypes = {
-  get: (n: string): PeftModuleType => {
-    const t = builtinModuleTypes[n];
-    if (!t) throw new Error(`no module type ${n}`);
-    return t;
-  },
-  names: () => Object.keys(builtinModuleTypes),
-};
-
-const recipe: TrainRecipe = {
-  epochs: 1,
-  batchSize: 8,
-  optimizer: 'adamw',
-  lr: 1e-2,
-  weightDecay: 0,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  momentum: 0,
-  schedule: 'linear',
-  warmupRatio: 0,
-  clipNorm: 2,
-  evalEvery: 1,
-  dropout: 0,
-};
-
-const quiet = { info() {}, warn() {}, debug() {} };
-
-function setup() {
-  const backbone = tinyBackbone({ hidden: 8 });
-  const task = tinyTask({ train: 64, validation: 24, test: 24 });
-  const wb = new Workbench({ backbone, task, backend: new InProcessBackend(), types, seed: 5, log: quiet });
-  const space = new AutoPeftSpace({ sizes: [1, 2, 4, 8] }).build(backbone.info, types);
-  return { wb, space, backbone };
-}
+const types = toModuleTypes(builtinModuleTypes);
+const backbone = tinyBackbone({ hidden: 8 });
+const toolkit = new PeftToolkit(backbone, tinyTask().info, types);
+const space = new AutoPeftSpace({ sizes: [1, 2, 4, 8] }).build(backbone.info, types);
 
 const options: AutoPeftOptions = {
   initialDesigns: 3,
@@ -70,33 +38,20 @@ const options: AutoPeftOptions = {
   gpIterations: 60,
 };
 
-async function search(
-  budget: Budget,
-  opts: AutoPeftOptions,
-  extra: {
-    executor?: (wb: Workbench) => Executor;
-    save?: (c: LoopCheckpoint) => Promise<void>;
-    resume?: LoopCheckpoint;
-  } = {},
-) {
-  const { wb, space } = setup();
-  const events: RunEvent[] = [];
-  const result = await runSearchLoop({
-    workbench: wb,
-    executor: extra.executor ? extra.executor(wb) : new LocalExecutor(wb),
+// Trials train with the search recipe but for `trialEpochs`; the re-training keeps the harness's 2 epochs.
+const recipe = { lr: 1e-2, weightDecay: 0 };
+
+function searchOptions(budget: Budget, opts: AutoPeftOptions) {
+  return {
     strategy: new AutoPeftStrategy(opts),
-    space,
+    types,
     budget,
-    recipes: { search: recipe, retrain: { ...recipe, epochs: 2 } },
-    seed: 42,
-    log: quiet,
-    emit: (e) => events.push(e),
-    save: extra.save,
-    checkpointSeconds: 0,
-    resume: extra.resume,
-  });
-  return { result, events, wb };
+    space,
+    recipes: { search: { ...recipe, epochs: 1 }, retrain: recipe },
+  };
 }
+
+const search = (budget: Budget, opts: AutoPeftOptions) => runTinySearch(searchOptions(budget, opts));
 
 interface SummaryPoint {
   index: number;
@@ -111,7 +66,6 @@ interface SummaryPoint {
 
 describe('AutoPEFT configurations', () => {
   it('decode to one size per type and the flagged layers, encode to [0, 1]^D, and step to neighbours', () => {
-    const { space, backbone, wb } = setup();
     const layout = new ConfigLayout(space.candidates, backbone.info.points);
     expect(layout.types).to.deep.equal(['adapter', 'parallel-adapter', 'prefix']);
     expect(layout.values).to.deep.equal([
@@ -128,7 +82,7 @@ describe('AutoPEFT configurations', () => {
     ]);
     expect(arch.modules[1]!.options).to.deep.equal({ style: 'concat' });
     // Adapter at bottleneck 2: (8 + 8 + 1)·2 + 8 = 42; concatenated prefix of length 8: 2·8·8 = 128.
-    expect(wb.toolkit.countArchitecture(arch)).to.equal(42 + 128);
+    expect(toolkit.countArchitecture(arch)).to.equal(42 + 128);
     expect(layout.encode(c)).to.deep.equal([0.5, 0, 1, 0, 1]);
     expect(layout.neighbours(c).map((n) => layout.key(n))).to.deep.equal([
       '1,0,4|01',
@@ -163,17 +117,10 @@ describe('AutoPEFT strategy (tiny fixture)', function () {
   it('runs initial designs then BO steps, proposing only configurations within the budget', async () => {
     const budget = resolveBudget({ params: 400 }, 1e6);
     const batches: Job[][] = [];
-    const recording = (w: Workbench): Executor => {
-      const inner = new LocalExecutor(w);
-      return {
-        run: async (jobs, onEvent) => {
-          batches.push([...jobs]);
-          return inner.run(jobs, onEvent);
-        },
-        dispose: async () => {},
-      };
-    };
-    const { result, wb, events } = await search(budget, options, { executor: recording });
+    const { result, wb, events } = await runTinySearch({
+      ...searchOptions(budget, options),
+      executor: recordBatches(batches),
+    });
     // One batch of 3 initial designs, then one proposal per BO step.
     expect(batches.map((b) => b.length)).to.deep.equal([3, 1, 1, 1]);
     const jobs = batches.flat() as TrainJob[];
@@ -215,33 +162,14 @@ describe('AutoPEFT strategy (tiny fixture)', function () {
 
   it('is deterministic, and an interrupted and resumed search gives exactly the uninterrupted result', async () => {
     const budget = resolveBudget({ params: 300 }, 1e6);
-    const reference = await search(budget, options);
+    // The executor dies on its third batch (the second BO proposal).
+    const { reference, resumed, checkpoint } = await interruptAndResume(
+      () => searchOptions(budget, options),
+      2,
+    );
     const again = await search(budget, options);
     expect(again.result.outcome).to.deep.equal(reference.result.outcome);
-    // The executor dies on its third batch (the second BO proposal).
-    let saved: LoopCheckpoint | undefined;
-    let calls = 0;
-    const dying = (w: Workbench): Executor => {
-      const inner = new LocalExecutor(w);
-      return {
-        run: async (jobs, onEvent) => {
-          if (++calls > 2) throw new Error('killed');
-          return inner.run(jobs, onEvent);
-        },
-        dispose: async () => {},
-      };
-    };
-    try {
-      await search(budget, options, {
-        executor: dying,
-        save: async (c) => void (saved = structuredClone(c)),
-      });
-      expect.fail('the run should have been interrupted');
-    } catch (e) {
-      expect((e as Error).message).to.equal('killed');
-    }
-    expect(saved!.asks).to.equal(2);
-    const resumed = await search(budget, options, { resume: structuredClone(saved!) });
+    expect(checkpoint.asks).to.equal(2);
     expect(resumed.result.outcome).to.deep.equal(reference.result.outcome);
     expect(resumed.result.final.metrics).to.deep.equal(reference.result.final.metrics);
     const p1 = reference.result.final.params!;
@@ -259,7 +187,6 @@ describe('AutoPEFT strategy (tiny fixture)', function () {
   });
 
   it('random designs stay within a tight budget', async () => {
-    const { space, backbone } = setup();
     const layout = new ConfigLayout(space.candidates, backbone.info.points);
     const rng = new Rng(1);
     // Sanity of the uniform sampler: every size index and flag value occurs.

@@ -4,61 +4,21 @@
  * error, and an end-to-end run through the search loop (the engine trains the configuration).
  */
 import { expect } from 'chai';
-import type {
-  Budget,
-  ModuleTypes,
-  PeftModuleType,
-  SearchContext,
-  SearchOutcome,
-  TrainRecipe,
-} from '@peftkit/api';
+import type { Budget, SearchContext, SearchOutcome } from '@peftkit/api';
 import { ConfigError, Rng, resolveBudget } from '@peftkit/api';
-import { LocalExecutor, Workbench, runSearchLoop } from '@peftkit/engine';
+import type { Workbench } from '@peftkit/engine';
 import { builtinModuleTypes } from '@peftkit/plugin-peft-modules';
-import { InProcessBackend, tinyBackbone, tinyTask } from '@peftkit/testing';
+import { runTinySearch, tinyRecipe, tinyTask, tinyWorkbench, toModuleTypes } from '@peftkit/testing';
 import { type ManualOptions, ManualStrategy, largestUniformRank } from '../src/index.js';
 
-const types: ModuleTypes = {
-  get: (n: string): PeftModuleType => {
-    const t = builtinModuleTypes[n];
-    if (!t) throw new Error(`no module type ${n}`);
-    return t;
-  },
-  names: () => Object.keys(builtinModuleTypes),
-};
-
-const recipe: TrainRecipe = {
-  epochs: 2,
-  batchSize: 8,
-  optimizer: 'adamw',
-  lr: 3e-3,
-  weightDecay: 1e-4,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  momentum: 0,
-  schedule: 'linear',
-  warmupRatio: 0,
-  clipNorm: 2,
-  evalEvery: 1,
-  dropout: 0,
-};
-
-const quiet = { info() {}, warn() {}, debug() {} };
-
-function workbench() {
-  return new Workbench({
-    backbone: tinyBackbone({ hidden: 8 }),
-    task: tinyTask({ train: 32, validation: 16, test: 16 }),
-    backend: new InProcessBackend(),
-    types,
-    seed: 5,
-    log: quiet,
-  });
-}
+const types = toModuleTypes(builtinModuleTypes);
+const task = () => tinyTask({ train: 32, validation: 16, test: 16 });
+const recipe = tinyRecipe({ epochs: 2 });
+/** The tiny workbench (set before the tests): its toolkit counts, and it gives the search context. */
+let wb: Workbench;
 
 /** Run the strategy by itself (it asks for no jobs) and return its outcome and warnings. */
 function decide(options: ManualOptions, budget: Budget) {
-  const wb = workbench();
   const warnings: string[] = [];
   const ctx: SearchContext = {
     backbone: wb.parts.backbone.info,
@@ -71,23 +31,27 @@ function decide(options: ManualOptions, budget: Budget) {
     recipes: { search: recipe, retrain: recipe },
     modules: wb.toolkit,
     emit: () => {},
-    log: { ...quiet, warn: (m: string) => void warnings.push(m) },
+    log: { info() {}, warn: (m: string) => void warnings.push(m), debug() {} },
   };
   const s = new ManualStrategy(options);
   s.start(ctx);
   expect(s.ask()).to.equal(null);
   const outcome: SearchOutcome = s.outcome();
-  return { outcome, warnings, wb };
+  return { outcome, warnings };
 }
 
 const budget = (params: number) => resolveBudget({ params }, 1e6);
 const points = (o: SearchOutcome) => o.architecture.modules.map((m) => m.point);
 
 describe('manual baseline (tiny fixture: hidden 8, FFN 16, 2 layers)', () => {
+  before(async () => {
+    wb = await tinyWorkbench<Workbench>({ types, task: task() });
+  });
+
   it('LoRA: the largest uniform rank fits and rank + 1 does not (hand-computed counts)', () => {
     // Per rank: q, k, v, o are 8→8 (16 each), ffn.in 8→16 and ffn.out 16→8 (24 each): 112 per layer,
     // 224 for the 2 layers. Budget 1000: rank 4 = 896 fits, rank 5 = 1120 does not.
-    const { outcome, wb } = decide({ type: 'lora' }, budget(1000));
+    const { outcome } = decide({ type: 'lora' }, budget(1000));
     expect(outcome.architecture.modules).to.have.length(12);
     expect(outcome.architecture.modules.every((m) => m.rank === 4)).to.equal(true);
     expect(outcome.summary!.rank).to.equal(4);
@@ -145,7 +109,7 @@ describe('manual baseline (tiny fixture: hidden 8, FFN 16, 2 layers)', () => {
   });
 
   it('full fine-tuning: every linear, LayerNorm and embedding, ignoring the budget with a warning', () => {
-    const { outcome, warnings, wb } = decide({ type: 'full' }, budget(100));
+    const { outcome, warnings } = decide({ type: 'full' }, budget(100));
     expect(outcome.architecture.modules).to.have.length(12 + 4 + 1);
     expect(points(outcome)).to.include('embeddings.word');
     // Every frozen weight of the tiny backbone becomes trainable.
@@ -230,19 +194,13 @@ describe('manual baseline (tiny fixture: hidden 8, FFN 16, 2 layers)', () => {
 
   it('runs end to end: no search jobs, the engine trains the configuration', async function () {
     this.timeout(60_000);
-    const wb = workbench();
-    const b = budget(500);
-    const result = await runSearchLoop({
-      workbench: wb,
-      executor: new LocalExecutor(wb),
+    const { result } = await runTinySearch({
       strategy: new ManualStrategy({ type: 'lora' }),
-      space: { name: 'none', candidates: [] },
-      budget: b,
-      recipes: { search: recipe, retrain: recipe },
+      types,
+      task: task(),
+      budget: budget(500),
+      recipes: { search: { epochs: 2 } },
       seed: 3,
-      log: quiet,
-      emit: () => {},
-      checkpointSeconds: 0,
     });
     expect(result.outcome.summary!.rank).to.equal(2);
     expect(result.final.trainableParams).to.equal(448);

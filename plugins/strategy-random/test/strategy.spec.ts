@@ -4,117 +4,67 @@
  * determinism, and an interrupted-and-resumed search equal to the uninterrupted one.
  */
 import { expect } from 'chai';
-import type {
-  Budget,
-  Candidate,
-  Executor,
-  Job,
-  ModuleTypes,
-  PeftModuleType,
-  RunEvent,
-  SpaceDefinition,
-  TrainJob,
-  TrainRecipe,
-} from '@peftkit/api';
+import type { Budget, Candidate, Job, SpaceDefinition, TrainJob } from '@peftkit/api';
 import { ConfigError, Rng, matchPoints, moduleId, resolveBudget } from '@peftkit/api';
-import { LocalExecutor, type LoopCheckpoint, Workbench, runSearchLoop } from '@peftkit/engine';
 import { builtinModuleTypes } from '@peftkit/plugin-peft-modules';
-import { InProcessBackend, tinyBackbone, tinyTask } from '@peftkit/testing';
+import {
+  type HarnessWorkbench,
+  interruptAndResume,
+  recordBatches,
+  runTinySearch,
+  tinyBackbone,
+  tinyTask,
+  tinyWorkbench,
+  toModuleTypes,
+} from '@peftkit/testing';
 import { type RandomOptions, RandomSearchStrategy, sampleArchitecture } from '../src/index.js';
 
-const types: ModuleTypes = {
-  get: (n: string): PeftModuleType => {
-    const t = builtinModuleTypes[n];
-    if (!t) throw new Error(`no module type ${n}`);
-    return t;
-  },
-  names: () => Object.keys(builtinModuleTypes),
-};
+const types = toModuleTypes(builtinModuleTypes);
+const task = () => tinyTask({ train: 32, validation: 16, test: 16 });
 
-const recipe: TrainRecipe = {
-  epochs: 3,
-  batchSize: 8,
-  optimizer: 'adamw',
-  lr: 3e-3,
-  weightDecay: 1e-4,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  momentum: 0,
-  schedule: 'linear',
-  warmupRatio: 0,
-  clipNorm: 2,
-  evalEvery: 1,
-  dropout: 0,
-};
+// A mixed space: LoRA (ranks 1, 2, 4) on every linear, LNFit on every LayerNorm, serial adapters
+// (bottleneck 1 or 2) on every sublayer.
+const entries: [string, string, readonly number[] | null][] = [
+  ['lora', 'layer.*.{attn.q,attn.k,attn.v,attn.o,ffn.in,ffn.out}', [1, 2, 4]],
+  ['lnfit', 'layer.*.ln_*', null],
+  ['adapter', 'layer.*.*.sublayer', [1, 2]],
+];
+const candidates: Candidate[] = entries.flatMap(([type, pattern, ranks]) =>
+  matchPoints(pattern, tinyBackbone({ hidden: 8 }).info.points).map((p) => ({
+    id: moduleId(type, p.name),
+    type,
+    point: p.name,
+    ranks,
+    options: {},
+  })),
+);
+const space: SpaceDefinition = { name: 'mixed', candidates };
 
-const quiet = { info() {}, warn() {}, debug() {} };
-
-function setup() {
-  const backbone = tinyBackbone({ hidden: 8 });
-  const wb = new Workbench({
-    backbone,
-    task: tinyTask({ train: 32, validation: 16, test: 16 }),
-    backend: new InProcessBackend(),
-    types,
-    seed: 5,
-    log: quiet,
-  });
-  // A mixed space: LoRA (ranks 1, 2, 4) on every linear, LNFit on every LayerNorm, serial adapters
-  // (bottleneck 1 or 2) on every sublayer.
-  const entries: [string, string, readonly number[] | null][] = [
-    ['lora', 'layer.*.{attn.q,attn.k,attn.v,attn.o,ffn.in,ffn.out}', [1, 2, 4]],
-    ['lnfit', 'layer.*.ln_*', null],
-    ['adapter', 'layer.*.*.sublayer', [1, 2]],
-  ];
-  const candidates: Candidate[] = entries.flatMap(([type, pattern, ranks]) =>
-    matchPoints(pattern, backbone.info.points).map((p) => ({
-      id: moduleId(type, p.name),
-      type,
-      point: p.name,
-      ranks,
-      options: {},
-    })),
-  );
-  const space: SpaceDefinition = { name: 'mixed', candidates };
-  return { wb, space };
-}
-
-async function search(
-  budget: Budget,
-  opts: RandomOptions,
-  extra: {
-    seed?: number;
-    executor?: (wb: Workbench) => Executor;
-    save?: (c: LoopCheckpoint) => Promise<void>;
-    resume?: LoopCheckpoint;
-  } = {},
-) {
-  const { wb, space } = setup();
-  const events: RunEvent[] = [];
-  const result = await runSearchLoop({
-    workbench: wb,
-    executor: extra.executor ? extra.executor(wb) : new LocalExecutor(wb),
+function options(budget: Budget, opts: RandomOptions, seed?: number) {
+  return {
     strategy: new RandomSearchStrategy(opts),
-    space,
+    types,
     budget,
-    recipes: { search: recipe, retrain: { ...recipe, epochs: 1 } },
-    seed: extra.seed ?? 42,
-    log: quiet,
-    emit: (e) => events.push(e),
-    save: extra.save,
-    checkpointSeconds: 0,
-    resume: extra.resume,
-  });
-  return { result, events };
+    space,
+    task: task(),
+    recipes: { retrain: { epochs: 1 } },
+    seed,
+  };
 }
+
+const search = (budget: Budget, opts: RandomOptions, seed?: number) =>
+  runTinySearch(options(budget, opts, seed));
 
 const budget = (params: number) => resolveBudget({ params }, 1e6);
 
 describe('random search (tiny fixture)', function () {
   this.timeout(60_000);
+  let wb: HarnessWorkbench;
+  before(async () => {
+    wb = await tinyWorkbench({ types, task: task() });
+  });
 
   it('every sampled architecture fits the budget, over many seeds and budgets', () => {
-    const { wb, space } = setup();
     const sizes = space.candidates.map((c) =>
       wb.toolkit.count(c.type, c.point, c.ranks ? c.ranks[0]! : null),
     );
@@ -142,7 +92,6 @@ describe('random search (tiny fixture)', function () {
   });
 
   it('samples each candidate with the on-probability and ranks uniformly (large budget)', () => {
-    const { wb, space } = setup();
     const on = new Map<string, number>();
     const ranks = new Map<number, number>();
     const n = 2000;
@@ -165,19 +114,13 @@ describe('random search (tiny fixture)', function () {
 
   it('computeSteps sets the number of trials; trials train on search.weight and select on search.arch', async () => {
     // search.weight holds 16 of the 32 training examples: 2 steps per 1-epoch trial; 7 steps → 3 trials.
-    const jobs: Job[] = [];
-    const recording = (wb: Workbench): Executor => {
-      const inner = new LocalExecutor(wb);
-      return {
-        run: async (batch, onEvent) => {
-          jobs.push(...batch);
-          return inner.run(batch, onEvent);
-        },
-        dispose: async () => {},
-      };
-    };
+    const batches: Job[][] = [];
     const b = budget(300);
-    const { result, events } = await search(b, { computeSteps: 7 }, { executor: recording });
+    const { result, events } = await runTinySearch({
+      ...options(b, { computeSteps: 7 }),
+      executor: recordBatches(batches),
+    });
+    const jobs = batches.flat();
     const s = result.outcome.summary!;
     expect(s.trials).to.equal(3);
     expect(s.stepsPerTrial).to.equal(2);
@@ -210,34 +153,17 @@ describe('random search (tiny fixture)', function () {
     const c = await search(b, { trials: 3 });
     expect(c.result.outcome.summary!.all).to.deep.equal(a.result.outcome.summary!.all);
     expect(c.result.final.metrics).to.deep.equal(a.result.final.metrics);
-    const other = await search(b, { trials: 3 }, { seed: 7 });
+    const other = await search(b, { trials: 3 }, 7);
     expect(other.result.outcome.summary!.all).to.not.deep.equal(a.result.outcome.summary!.all);
   });
 
   it('an interrupted and resumed search gives exactly the uninterrupted result', async () => {
-    const b = budget(300);
-    const opts: RandomOptions = { trials: 5 };
-    const reference = await search(b, opts);
-    let saved: LoopCheckpoint | undefined;
-    let calls = 0;
-    const dying = (wb: Workbench): Executor => {
-      const inner = new LocalExecutor(wb);
-      return {
-        run: async (jobs, onEvent) => {
-          if (++calls > 3) throw new Error('killed');
-          return inner.run(jobs, onEvent);
-        },
-        dispose: async () => {},
-      };
-    };
-    try {
-      await search(b, opts, { executor: dying, save: async (c) => void (saved = structuredClone(c)) });
-      expect.fail('the run should have been interrupted');
-    } catch (e) {
-      expect((e as Error).message).to.equal('killed');
-    }
-    expect(saved!.asks).to.equal(3);
-    const resumed = await search(b, opts, { resume: structuredClone(saved!) });
+    // The executor dies on its 4th call; the resumed run starts from the checkpoint after 3.
+    const { reference, resumed, checkpoint } = await interruptAndResume(
+      () => options(budget(300), { trials: 5 }),
+      3,
+    );
+    expect(checkpoint.asks).to.equal(3);
     expect(resumed.result.outcome).to.deep.equal(reference.result.outcome);
     expect(resumed.result.final.metrics).to.deep.equal(reference.result.final.metrics);
     const p1 = reference.result.final.params!;

@@ -1,31 +1,24 @@
 /**
- * S3Delta end to end on the tiny fixture (fast), with the BIPEFT test's harness: the search fits
+ * S3Delta end to end on the tiny fixture (fast), with @peftkit/testing's harness: the search fits
  * the budget, runs 4 gradient jobs per architecture update in second-order mode (2 in first-order
  * mode) plus one weight job, feeds soft gates shared by the passes of one step, keeps the expected
  * size at the budget, and an interrupted-and-resumed search gives exactly the uninterrupted result.
  */
 import { expect } from 'chai';
-import type {
-  Budget,
-  Executor,
-  GradientJob,
-  Job,
-  ModuleTypes,
-  PeftModuleType,
-  RunEvent,
-  SpaceDefinition,
-  TrainRecipe,
-} from '@peftkit/api';
+import type { Budget, GradientJob, Job, SpaceDefinition } from '@peftkit/api';
 import { Rng, resolveBudget } from '@peftkit/api';
-import {
-  LocalExecutor,
-  type LoopCheckpoint,
-  Workbench,
-  runGradientJob,
-  runSearchLoop,
-} from '@peftkit/engine';
+import { type Workbench, runGradientJob } from '@peftkit/engine';
+import { PeftToolkit } from '@peftkit/nn';
 import { builtinModuleTypes } from '@peftkit/plugin-peft-modules';
-import { InProcessBackend, tinyBackbone, tinyTask } from '@peftkit/testing';
+import {
+  interruptAndResume,
+  recordBatches,
+  runTinySearch,
+  tinyBackbone,
+  tinyTask,
+  tinyWorkbench,
+  toModuleTypes,
+} from '@peftkit/testing';
 import {
   OneSizeSpace,
   S3PET_L_ENTRIES,
@@ -37,111 +30,49 @@ import {
   solveShift,
 } from '../src/index.js';
 
-const types: ModuleTypes = {
-  get: (n: string): PeftModuleType => {
-    const t = builtinModuleTypes[n];
-    if (!t) throw new Error(`no module type ${n}`);
-    return t;
-  },
-  names: () => Object.keys(builtinModuleTypes),
-};
+const types = toModuleTypes(builtinModuleTypes);
+const backbone = tinyBackbone({ hidden: 8 });
+const toolkit = new PeftToolkit(backbone, tinyTask().info, types);
+const spaceM = new OneSizeSpace('s3pet-m', S3PET_M_ENTRIES).build(backbone.info, types);
+const spaceL = new OneSizeSpace('s3pet-l', S3PET_L_ENTRIES).build(backbone.info, types);
 
-const recipe: TrainRecipe = {
-  epochs: 3,
-  batchSize: 8,
-  optimizer: 'adamw',
-  lr: 3e-3,
-  weightDecay: 0,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  momentum: 0,
-  schedule: 'linear',
-  warmupRatio: 0,
-  clipNorm: 2,
-  evalEvery: 1,
-  dropout: 0,
-};
-
-const quiet = { info() {}, warn() {}, debug() {} };
-
-function setup(mix = true) {
-  const backbone = tinyBackbone({ hidden: 8 });
-  const task = tinyTask({ train: 64, validation: 24, test: 24 });
-  const wb = new Workbench({ backbone, task, backend: new InProcessBackend(), types, seed: 5, log: quiet });
-  const space = new OneSizeSpace(mix ? 's3pet-m' : 's3pet-l', mix ? S3PET_M_ENTRIES : S3PET_L_ENTRIES).build(
-    backbone.info,
-    types,
-  );
-  return { wb, space };
-}
-
-function spaceSize(wb: Workbench, space: SpaceDefinition): number {
+function spaceSize(space: SpaceDefinition): number {
   return space.candidates.reduce(
     (a, c) =>
-      a +
-      wb.toolkit.count(c.type, c.point, c.ranks ? c.ranks[0]! : null, c.options as Record<string, unknown>),
+      a + toolkit.count(c.type, c.point, c.ranks ? c.ranks[0]! : null, c.options as Record<string, unknown>),
     0,
   );
 }
 
-async function search(
-  budget: Budget,
-  opts: S3DeltaOptions,
-  extra: {
-    executor?: (wb: Workbench) => Executor;
-    save?: (c: LoopCheckpoint) => Promise<void>;
-    resume?: LoopCheckpoint;
-    space?: SpaceDefinition;
-    warnings?: string[];
-  } = {},
-) {
-  const { wb, space } = setup();
-  const events: RunEvent[] = [];
-  const result = await runSearchLoop({
-    workbench: wb,
-    executor: extra.executor ? extra.executor(wb) : new LocalExecutor(wb),
+function options(budget: Budget, opts: S3DeltaOptions, space: SpaceDefinition = spaceM) {
+  return {
     strategy: new S3DeltaStrategy(opts),
-    space: extra.space ?? space,
+    types,
     budget,
-    recipes: { search: recipe, retrain: { ...recipe, epochs: 2 } },
-    seed: 42,
-    log: { ...quiet, warn: (m: string) => extra.warnings?.push(m) },
-    emit: (e) => events.push(e),
-    save: extra.save,
-    checkpointSeconds: 0,
-    resume: extra.resume,
-  });
-  return { result, events, wb };
-}
-
-/** An executor that records every batch of jobs it runs. */
-function recording(batches: Job[][]) {
-  return (wb: Workbench): Executor => {
-    const inner = new LocalExecutor(wb);
-    return {
-      run: async (jobs, onEvent) => {
-        // Copies: the strategy updates its parameters in place after the results come back.
-        batches.push(jobs.map((j) => ('params' in j ? { ...j, params: structuredClone(j.params) } : j)));
-        return inner.run(jobs, onEvent);
-      },
-      dispose: async () => {},
-    };
+    space,
+    recipes: { search: { weightDecay: 0 }, retrain: { weightDecay: 0 } },
   };
 }
+
+const search = (budget: Budget, opts: S3DeltaOptions, space?: SpaceDefinition) =>
+  runTinySearch(options(budget, opts, space));
 
 describe('S3Delta strategy (tiny fixture)', function () {
   this.timeout(60_000);
 
   it('searches S3PET-M second order: 4 architecture + 1 weight gradient jobs per step, within the budget', async () => {
-    const { wb, space } = setup();
+    const space = spaceM;
     expect(new Set(space.candidates.map((c) => c.type))).to.deep.equal(
       new Set(['lora', 'bitfit', 'lnfit', 'lowrank-adapter']),
     );
     expect(space.candidates.length).to.equal(2 * (6 + 8 + 2 + 2));
-    const total = spaceSize(wb, space);
+    const total = spaceSize(space);
     const budget = resolveBudget({ params: Math.floor(total * 0.3) }, 1e6);
     const batches: Job[][] = [];
-    const { result, events } = await search(budget, {}, { executor: recording(batches) });
+    const { result, events } = await runTinySearch({
+      ...options(budget, {}),
+      executor: recordBatches(batches),
+    });
     const steps = events.filter((e) => e.type === 'step').length;
     expect(steps).to.equal(3 * 4); // 3 epochs of 32 / 8 weight batches
     const s = result.outcome.summary!;
@@ -203,7 +134,8 @@ describe('S3Delta strategy (tiny fixture)', function () {
   });
 
   it('the logit gradient through a real program (gate gradients + chain rule) matches finite differences of its loss', async () => {
-    const { wb, space } = setup();
+    const wb = await tinyWorkbench<Workbench>({ types });
+    const space = spaceM;
     const rng = new Rng(9);
     const program = {
       modules: space.candidates.map((c) => ({
@@ -254,14 +186,12 @@ describe('S3Delta strategy (tiny fixture)', function () {
   });
 
   it('first order: 2 architecture + 1 weight gradient jobs per step, no Hessian passes', async () => {
-    const { wb, space } = setup();
-    const budget = resolveBudget({ params: Math.floor(spaceSize(wb, space) * 0.2) }, 1e6);
+    const budget = resolveBudget({ params: Math.floor(spaceSize(spaceM) * 0.2) }, 1e6);
     const batches: Job[][] = [];
-    const { result } = await search(
-      budget,
-      { firstOrder: true, selection: 'last' },
-      { executor: recording(batches) },
-    );
+    const { result } = await runTinySearch({
+      ...options(budget, { firstOrder: true, selection: 'last' }),
+      executor: recordBatches(batches),
+    });
     const s = result.outcome.summary!;
     const steps = s.steps as number;
     expect(steps).to.equal(12);
@@ -280,31 +210,10 @@ describe('S3Delta strategy (tiny fixture)', function () {
   });
 
   it('an interrupted and resumed search gives exactly the uninterrupted result', async () => {
-    const { wb, space } = setup();
-    const budget = resolveBudget({ params: Math.floor(spaceSize(wb, space) * 0.25) }, 1e6);
-    const opts: S3DeltaOptions = {};
-    const reference = await search(budget, opts);
+    const budget = resolveBudget({ params: Math.floor(spaceSize(spaceM) * 0.25) }, 1e6);
     // The executor dies after 11 batches: in the middle of the third step (its Hessian passes).
-    let saved: LoopCheckpoint | undefined;
-    let calls = 0;
-    const dying = (w: Workbench): Executor => {
-      const inner = new LocalExecutor(w);
-      return {
-        run: async (jobs, onEvent) => {
-          if (++calls > 11) throw new Error('killed');
-          return inner.run(jobs, onEvent);
-        },
-        dispose: async () => {},
-      };
-    };
-    try {
-      await search(budget, opts, { executor: dying, save: async (c) => void (saved = structuredClone(c)) });
-      expect.fail('the run should have been interrupted');
-    } catch (e) {
-      expect((e as Error).message).to.equal('killed');
-    }
-    expect(saved!.asks).to.equal(11);
-    const resumed = await search(budget, opts, { resume: structuredClone(saved!) });
+    const { reference, resumed, checkpoint } = await interruptAndResume(() => options(budget, {}), 11);
+    expect(checkpoint.asks).to.equal(11);
     expect(resumed.result.outcome.architecture).to.deep.equal(reference.result.outcome.architecture);
     expect(resumed.result.outcome.summary).to.deep.equal(reference.result.outcome.summary);
     expect(resumed.result.final.metrics).to.deep.equal(reference.result.final.metrics);
@@ -315,16 +224,15 @@ describe('S3Delta strategy (tiny fixture)', function () {
   });
 
   it('S3PET-L has rank-1 LoRA only and never exceeds random budgets', async () => {
-    const { wb } = setup();
-    const { space } = setup(false);
+    const space = spaceL;
     expect(
       space.candidates.every((c) => c.type === 'lora' && c.ranks!.length === 1 && c.ranks![0] === 1),
     ).to.equal(true);
-    const total = spaceSize(wb, space);
+    const total = spaceSize(space);
     for (const f of [0.1, 0.5, 0.95]) {
       const b = resolveBudget({ params: Math.floor(total * f) }, 1e6);
-      const { result } = await search(b, { firstOrder: true, selection: 'last' }, { space });
-      expect(wb.toolkit.countArchitecture(result.outcome.architecture)).to.be.at.most(b.params);
+      const { result } = await search(b, { firstOrder: true, selection: 'last' }, space);
+      expect(toolkit.countArchitecture(result.outcome.architecture)).to.be.at.most(b.params);
     }
   });
 
@@ -335,13 +243,12 @@ describe('S3Delta strategy (tiny fixture)', function () {
     } catch (e) {
       expect((e as Error).message).to.match(/below the smallest module of the search space \(bitfit@/);
     }
-    const { space } = setup();
     const multi: SpaceDefinition = {
       name: 'multi',
-      candidates: space.candidates.map((c) => (c.type === 'lora' ? { ...c, ranks: [1, 2] } : c)),
+      candidates: spaceM.candidates.map((c) => (c.type === 'lora' ? { ...c, ranks: [1, 2] } : c)),
     };
     try {
-      await search(resolveBudget({ params: 500 }, 1e6), {}, { space: multi });
+      await search(resolveBudget({ params: 500 }, 1e6), {}, multi);
       expect.fail('should throw');
     } catch (e) {
       expect((e as Error).message).to.match(/offers ranks \[1, 2\], but S3Delta only decides on\/off/);
@@ -349,8 +256,7 @@ describe('S3Delta strategy (tiny fixture)', function () {
   });
 
   it('keeps every module, with a warning, when the budget covers the whole space', async () => {
-    const warnings: string[] = [];
-    const { result } = await search(resolveBudget({ params: 10_000_000 }, 1e8), {}, { warnings });
+    const { result, warnings } = await search(resolveBudget({ params: 10_000_000 }, 1e8), {});
     expect(warnings.join()).to.match(/covers the whole space/);
     expect(result.outcome.architecture.modules.length).to.equal(36);
     expect(result.outcome.summary!.steps).to.equal(0);

@@ -57,6 +57,7 @@ import type {
 import { Rng, moduleId } from '@peftkit/api';
 import { expect } from 'chai';
 import { type TinyBackboneOptions, type TinyTaskOptions, tinyBackbone, tinyTask } from '../fixtures.js';
+import { tinyRecipe } from '../harness.js';
 import { InProcessBackend } from '../inprocess-backend.js';
 import {
   type Factory,
@@ -134,21 +135,7 @@ async function loadEngine(): Promise<EngineApi> {
   }
 }
 
-const DEFAULT_RECIPE: TrainRecipe = {
-  epochs: 2,
-  batchSize: 8,
-  optimizer: 'adamw',
-  lr: 3e-3,
-  weightDecay: 0,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  momentum: 0,
-  schedule: 'linear',
-  warmupRatio: 0,
-  clipNorm: 2,
-  evalEvery: 1,
-  dropout: 0,
-};
+const DEFAULT_RECIPE: TrainRecipe = tinyRecipe({ epochs: 2, weightDecay: 0 });
 
 const SPLITS: readonly DataSplit[] = ['train', 'validation', 'test', 'search.weight', 'search.arch'];
 
