@@ -66,6 +66,15 @@ export interface PeftModuleType {
   /** True when the type has a size dimension (LoRA rank, adapter bottleneck, prefix length). */
   readonly ranked: boolean;
   /**
+   * Ranked types: whether, with these options, a rank mask keeping r components computes exactly
+   * the module built at rank r from the leading slices of the parameters (absent: always true).
+   * False for prefix tuning, whose masked rows are still keys that take softmax mass, and for LoRA
+   * with an explicit alpha, whose scale alpha/r depends on the rank it is built at. Strategies fold
+   * a frozen rank into a smaller program only when this holds, so folding never changes the
+   * function being searched.
+   */
+  exactRankSlice?(options: Readonly<Record<string, unknown>>): boolean;
+  /**
    * Order among modules at one point, lowest first. The reference composition is: parallel
    * branches (LoRA, LNFit) on the frozen output, then BitFit, then serial adapters, then parallel
    * adapters (which read the sublayer input).

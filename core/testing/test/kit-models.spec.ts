@@ -22,7 +22,7 @@ describe('conformance kit: PEFT module types', function () {
   it('accepts a correct ranked type (with merge) and a correct unranked one', async () => {
     const r1 = await runIsolated(() => describePeftModuleType('toy-lora', () => toyLora()));
     expect([...r1.failed]).to.deep.equal([]);
-    expect(r1.passed).to.have.length(8);
+    expect(r1.passed).to.have.length(9);
     const r2 = await runIsolated(() => describePeftModuleType('toy-bias', () => toyBias));
     expect([...r2.failed]).to.deep.equal([]);
   });
@@ -37,6 +37,11 @@ describe('conformance kit: PEFT module types', function () {
     ['detached-gate', 'finite differences', /no gate carries a gradient/],
     ['bad-merge', 'merges', /merged model vs model with modules/],
     ['bad-init', 'initialises', /B size/],
+    [
+      'rank-scaled',
+      'leading slices',
+      /a rank mask keeping r of \d+ components differs from the rank-r module/,
+    ],
   ];
   for (const [flaw, test, message] of cases) {
     it(`rejects a type with the flaw "${flaw}"`, async () => {

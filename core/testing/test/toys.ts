@@ -18,7 +18,8 @@ import { Rng, deriveSeed, siteValue } from '@peftkit/api';
 import { type TensorData, type Value, ops } from '@peftkit/graph';
 import { toModuleTypes } from '../src/index.js';
 
-export type LoraFlaw = 'none' | 'wrong-shape' | 'ignores-gate' | 'detached-gate' | 'bad-merge' | 'bad-init';
+export type LoraFlaw =
+  'none' | 'wrong-shape' | 'ignores-gate' | 'detached-gate' | 'bad-merge' | 'bad-init' | 'rank-scaled';
 
 /** y + g·((x·A) ⊙ m)·B at linear points; A [in, r], B [r, out]; merge: W + A·B. */
 export function toyLora(flaw: LoraFlaw = 'none'): PeftModuleType {
@@ -44,6 +45,8 @@ export function toyLora(flaw: LoraFlaw = 'none'): PeftModuleType {
       let h: Value = ops.matmul(site.x, ctx.param('A'));
       if (ctx.rankMask) h = ops.mul(h, ctx.rankMask);
       let delta = ops.matmul(h, ctx.param('B'));
+      // Scaled by 1/r of the built rank, without saying so (exactRankSlice): a mask of r at r_max is not rank r.
+      if (flaw === 'rank-scaled') delta = ops.mul(delta, 1 / ctx.rank!);
       const gate = flaw === 'detached-gate' ? ctx.gateDetached : ctx.gate;
       if (gate && flaw !== 'ignores-gate') delta = ops.mul(delta, gate);
       return ops.add(site.y, delta);

@@ -5,7 +5,7 @@
  * Hard Gumbel-softmax with straight-through (torch.nn.functional.gumbel_softmax(hard=True)): the
  * forward value is the one-hot argmax of (logits + Gumbel noise) / τ, the gradient is that of the
  * soft sample y = softmax((logits + g) / τ):  dlogits_i = y_i (dy_i − Σ_j y_j dy_j) / τ.
- * Without Gumbel noise (ablation), the weights are softmax(logits / τ) themselves.
+ * Without Gumbel noise (ablation), the weights are plain softmax(logits) (no temperature).
  */
 import type { Rng } from '@peftkit/api';
 
@@ -39,8 +39,9 @@ export function sampleCategorical(
   gumbel: boolean,
 ): CategoricalSample {
   if (!gumbel) {
-    const soft = softmax(logits, tau);
-    return { value: soft, soft, index: argmax(soft), tau };
+    // The no-Gumbel ablation (§2.3): plain softmax weights, no temperature.
+    const soft = softmax(logits);
+    return { value: soft, soft, index: argmax(soft), tau: 1 };
   }
   const noisy = logits.map((l) => l + rng.gumbel());
   const soft = softmax(noisy, tau);
@@ -58,14 +59,16 @@ export function categoricalBackward(s: CategoricalSample, dValue: readonly numbe
 /**
  * The released code's regulariser on an architecture tensor: mean over its elements of
  * |softmax(θ) − θ| (softmax over the last axis, i.e. per module). Returns the value and adds
- * `weight` × its gradient to `grads` (same layout: rows of length K).
+ * `weight` × its gradient to `grads` (same layout: rows of length K). `numel` is the element count
+ * of the whole tensor when `rows` are only the rows being optimised (the tensor keeps the rows of
+ * pruned and rank-frozen modules, which count in the mean but no longer move anything).
  */
 export function softmaxDistanceRegularizer(
   rows: readonly (readonly number[])[],
   weight: number,
   grads: number[][],
+  numel = rows.reduce((a, r) => a + r.length, 0),
 ): number {
-  const numel = rows.reduce((a, r) => a + r.length, 0);
   if (numel === 0) return 0;
   let total = 0;
   rows.forEach((theta, r) => {

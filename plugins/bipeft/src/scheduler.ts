@@ -11,10 +11,14 @@
  * while their cumulative expected size stays ≤ Δ (at least one when Δ > 0). Once E[P] ≤ B rounds
  * remove nothing but still count (quirk Q9, kept: it is what bounds the search length).
  *
- * Rank freezing (§2.9), right after a round: over the rank-logit history H since the previous round,
- * global stability γ = cos(argmax indices at the start, at the end); freeze ⌊γ·M_unfrozen/T_rem⌋
- * modules with the smallest dimension-stability indicator DSI_j = mean_k std_t(α_jk) ×
- * KL(p_j(end) ‖ p_j(start)) (all of them when T_rem = 1).
+ * Rank freezing (§2.9, pseudo-code §2.11), right after a round: H holds the rank logits of every
+ * matrix module after each weight step since the last freezing. Once H has at least two entries,
+ * the global stability γ = cos(argmax indices at the start of H, at its end) over all matrix modules
+ * (pruned and already frozen ones included: a frozen module keeps the index it was frozen at);
+ * freeze ⌊γ·M_unfrozen/T_rem⌋ of the surviving unfrozen modules with the smallest
+ * dimension-stability indicator DSI_j = mean_k std_t(α_jk) × KL(p_j(end) ‖ p_j(start)) (all of them
+ * when T_rem = 1), then clear H. With fewer than two entries H is kept, so it keeps growing over
+ * rounds that fire on consecutive steps until a freezing decision can be made.
  *
  * Expected size (§2.6): E[P] = Σ keep_j ρ_j · rankedSize_j with ρ_j the on-probability while more
  * than `lastRounds` rounds remain and 1 in the last ones (so the budget is met deterministically).
@@ -81,7 +85,10 @@ interface State {
   remaining: number;
   round: number;
   selections: number[][];
+  /** H: rank logits per matrix module, one entry per weight step since the last freezing. */
   history: Record<string, number[][]>;
+  /** Rank index of each module this scheduler froze (its α no longer reaches the scheduler). */
+  frozenIndex?: Record<string, number>;
   /** Whether a round has happened (expected sizes replace full sizes in the knapsack after it). */
   pruned: boolean;
 }
@@ -152,10 +159,9 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
   decide(input: ScheduleInput): ScheduleDecision {
     const alive = input.modules.filter((m) => !m.pruned);
     const expected = this.expectedParams(input.modules);
-    // Rank-logit history for the stability indicator.
-    for (const m of alive) {
-      if (!m.rankLogits || m.rankFrozen) continue;
-      (this.s.history[m.id] ??= []).push(Array.from(m.rankLogits));
+    // Rank-logit history H of every matrix module whose logits still move (pruned ones included).
+    for (const m of input.modules) {
+      if (m.rankLogits) (this.s.history[m.id] ??= []).push(Array.from(m.rankLogits));
     }
     if (this.s.remaining <= 0) return { prune: [], freeze: [], finished: true, expectedParams: expected };
 
@@ -210,36 +216,39 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
       if (prune.length === 0) prune.push(ascending[0]!.id);
     }
     this.s.pruned = true;
-    for (const id of prune) delete this.s.history[id];
 
     // Rank freezing.
     const freeze: string[] = [];
     let gamma: number | null = null;
     const unfrozen = alive.filter((m) => m.rankLogits && !m.rankFrozen && !prune.includes(m.id));
     if (this.freezeRanks && unfrozen.length > 0 && this.s.remaining > 0) {
-      const withHistory = unfrozen.filter((m) => (this.s.history[m.id]?.length ?? 0) >= 2);
-      if (withHistory.length > 0) {
-        const start = withHistory.map((m) => argmax(this.s.history[m.id]![0]!));
-        const end = withHistory.map((m) => {
-          const h = this.s.history[m.id]!;
-          return argmax(h[h.length - 1]!);
-        });
-        gamma = cosine(start, end);
-        if (!Number.isFinite(gamma)) gamma = 1;
+      const frozenIndex = (this.s.frozenIndex ??= {});
+      const tracked = Object.keys(this.s.history).filter((id) => this.s.history[id]!.length >= 2);
+      if (tracked.length > 0) {
+        const fixed = Object.values(frozenIndex);
+        const start = [...tracked.map((id) => argmax(this.s.history[id]![0]!)), ...fixed];
+        const end = [...tracked.map((id) => argmax(this.s.history[id]!.at(-1)!)), ...fixed];
+        // The released code divides by the norms itself: a zero index vector gives NaN, read as 1.
+        const zero = (v: number[]): boolean => v.every((x) => x === 0);
+        gamma = zero(start) || zero(end) ? 1 : cosine(start, end);
         const n =
           this.s.remaining === 1 ? unfrozen.length : Math.floor((gamma * unfrozen.length) / this.s.remaining);
-        const dsi = withHistory.map((m) => ({ id: m.id, dsi: stabilityIndicator(this.s.history[m.id]!) }));
+        const dsi = unfrozen
+          .filter((m) => (this.s.history[m.id]?.length ?? 0) >= 2)
+          .map((m) => ({ id: m.id, dsi: stabilityIndicator(this.s.history[m.id]!) }));
         dsi.sort((a, b) => a.dsi - b.dsi || (a.id < b.id ? -1 : 1));
         for (const d of dsi.slice(0, n)) freeze.push(d.id);
-        if (this.s.remaining === 1) {
-          for (const m of unfrozen) if (!freeze.includes(m.id)) freeze.push(m.id);
-        }
-      } else if (this.s.remaining === 1) {
-        for (const m of unfrozen) freeze.push(m.id);
+        for (const id of Object.keys(this.s.history)) this.s.history[id] = [];
       }
-      for (const id of Object.keys(this.s.history)) this.s.history[id] = [];
+      if (this.s.remaining === 1) {
+        for (const m of unfrozen) if (!freeze.includes(m.id)) freeze.push(m.id);
+      }
+      for (const m of unfrozen) {
+        if (!freeze.includes(m.id)) continue;
+        frozenIndex[m.id] = argmax(m.rankLogits!);
+        delete this.s.history[m.id];
+      }
     }
-    for (const id of freeze) delete this.s.history[id];
     return {
       prune,
       freeze,

@@ -46,8 +46,9 @@ export const S1_ENTRIES: SpaceEntry[] = [
 ];
 
 export const S2_ENTRIES: SpaceEntry[] = [
-  { type: 'adapter', targets: ['layer.*.ffn.sublayer'] },
-  { type: 'parallel-adapter', targets: ['layer.*.ffn.sublayer'] },
+  // §1.3: SA is y + W_up·gelu(W_down·y + b_d) + b_u; PA is the same bottleneck reading the FFN input.
+  { type: 'adapter', targets: ['layer.*.ffn.sublayer'], options: { activation: 'gelu' } },
+  { type: 'parallel-adapter', targets: ['layer.*.ffn.sublayer'], options: { activation: 'gelu' } },
   { type: 'prefix', targets: ['layer.*.attn.scores'], options: { style: 'gated' } },
 ];
 

@@ -16,6 +16,7 @@
 import type {
   Architecture,
   BudgetScheduler,
+  Candidate,
   GradientJob,
   GradientResult,
   ImportanceEstimator,
@@ -23,6 +24,7 @@ import type {
   Job,
   JobResult,
   JsonSchema,
+  ModuleChoice,
   ParamSet,
   SearchContext,
   SearchOutcome,
@@ -453,15 +455,18 @@ export class BipeftStrategy implements SearchStrategy {
     const { beta, alpha } = this.net.backward(sample, r.gateGrads, r.rankMaskGrads);
     // Architecture gradient = task gradient of the sampled space + the regulariser on every tensor
     // (binary logits of ranked modules, of vector modules, and rank logits), as in the released code.
-    const alive = this.net.alive();
-    const groups: { ids: string[]; of: 'beta' | 'alpha' }[] = [
-      { ids: alive.filter((c) => c.ranks && this.opts.mode !== 'entangled').map((c) => c.id), of: 'beta' },
-      { ids: alive.filter((c) => !c.ranks).map((c) => c.id), of: 'beta' },
-      {
-        ids: alive.filter((c) => c.ranks && this.net.s.frozen[c.id] === undefined).map((c) => c.id),
-        of: 'alpha',
-      },
-    ];
+    // Each tensor's mean runs over all its modules (pruned and frozen rows included, as in the
+    // released code's fixed-size tensors); only the rows that still matter are updated.
+    const all = this.net.candidates;
+    const moving = (c: Candidate, of: 'beta' | 'alpha'): boolean =>
+      this.net.s.kept[c.id]! && (of === 'beta' || this.net.s.frozen[c.id] === undefined);
+    const groups = (
+      [
+        [all.filter((c) => c.ranks && this.opts.mode !== 'entangled'), 'beta'],
+        [all.filter((c) => !c.ranks), 'beta'],
+        [all.filter((c) => c.ranks), 'alpha'],
+      ] as const
+    ).map(([members, of]) => ({ members, of, ids: members.filter((c) => moving(c, of)).map((c) => c.id) }));
     const params: ParamSet = {};
     const grads: ParamSet = {};
     for (const g of groups) {
@@ -470,7 +475,8 @@ export class BipeftStrategy implements SearchStrategy {
       const rg = g.ids.map((id) => [
         ...((g.of === 'beta' ? beta : alpha).get(id) ?? rows[g.ids.indexOf(id)]!.map(() => 0)),
       ]);
-      softmaxDistanceRegularizer(rows, this.opts.regularization, rg);
+      const numel = g.members.reduce((a, c) => a + this.net.s[g.of][c.id]!.length, 0);
+      softmaxDistanceRegularizer(rows, this.opts.regularization, rg, numel);
       g.ids.forEach((id, k) => {
         params[`${g.of}/${id}`] = Float32Array.from(rows[k]!);
         grads[`${g.of}/${id}`] = Float32Array.from(rg[k]!);
@@ -602,14 +608,25 @@ export class BipeftStrategy implements SearchStrategy {
     st.pending = st.stopped ? 'done' : 'arch';
   }
 
-  /** Fold pruned modules out of the program and frozen ranks into it, when enough has changed. */
+  /**
+   * Fold pruned modules out of the program and frozen ranks into it, when enough has changed. A
+   * frozen rank is folded only where the module type says a rank mask equals the sliced module
+   * (`exactRankSlice`); a prefix keeps its full length with the frozen mask, as in the reference.
+   */
   private maybeFold(force: boolean): void {
     const s = this.net.s;
     const prog = this.net.inProgram();
+    const sliceable = (c: Candidate) =>
+      this.ctx.modules.types.get(c.type).exactRankSlice?.((c.options ?? {}) as Record<string, unknown>) ??
+      true;
     const pending = prog.filter(
       (c) =>
         (!s.kept[c.id] && s.folded[c.id] !== 'pruned') ||
-        (s.kept[c.id] && s.frozen[c.id] !== undefined && c.ranks && s.folded[c.id] !== 'frozen'),
+        (s.kept[c.id] &&
+          s.frozen[c.id] !== undefined &&
+          c.ranks &&
+          s.folded[c.id] !== 'frozen' &&
+          sliceable(c)),
     );
     if (pending.length === 0 || (!force && pending.length < this.opts.foldFraction * prog.length)) return;
     const drop: string[] = [];
@@ -690,29 +707,40 @@ export class BipeftStrategy implements SearchStrategy {
   /**
    * Guarantee the budget: the derived architecture's exact parameter count must not exceed it. With
    * early selection it normally fits already (expected sizes are not exact counts, and without early
-   * selection the argmax ignores the budget); otherwise the least important modules are dropped.
+   * selection the argmax ignores the budget); otherwise the least important modules are dropped, and
+   * then any dropped module that fits again is put back, most important first (the last removal
+   * can free far more than the excess).
    */
   private repair(arch: Architecture): Architecture {
     const scores = this.importance.scores();
-    const mods = [...arch.modules];
-    let total = this.ctx.modules.countArchitecture({ modules: mods });
-    const order = [...mods].sort(
-      (a, b) => (scores.get(`${a.type}@${a.point}`) ?? 0) - (scores.get(`${b.type}@${b.point}`) ?? 0),
-    );
-    for (const m of order) {
-      if (total <= this.ctx.budget.params) break;
-      mods.splice(mods.indexOf(m), 1);
-      total -= this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
-      this.st.repaired.push(`${m.type}@${m.point}`);
+    const score = (m: ModuleChoice): number => scores.get(`${m.type}@${m.point}`) ?? 0;
+    const size = (m: ModuleChoice): number =>
+      this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
+    const budget = this.ctx.budget.params;
+    const kept = new Set(arch.modules);
+    let total = this.ctx.modules.countArchitecture(arch);
+    const removed: ModuleChoice[] = [];
+    for (const m of [...arch.modules].sort((a, b) => score(a) - score(b))) {
+      if (total <= budget) break;
+      kept.delete(m);
+      total -= size(m);
+      removed.push(m);
     }
+    for (const m of [...removed].reverse()) {
+      if (total + size(m) > budget) continue;
+      kept.add(m);
+      total += size(m);
+    }
+    const modules = arch.modules.filter((m) => kept.has(m));
+    this.st.repaired = arch.modules.filter((m) => !kept.has(m)).map((m) => `${m.type}@${m.point}`);
     if (this.st.repaired.length) {
       this.ctx.emit({
         type: 'budget-repair',
         removed: this.st.repaired,
         trainableParams: total,
-        budget: this.ctx.budget.params,
+        budget,
       });
     }
-    return { modules: mods };
+    return { modules };
   }
 }

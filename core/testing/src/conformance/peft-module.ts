@@ -22,6 +22,10 @@
  * - the gradients of the composed train program's loss with respect to the module's parameters,
  *   its gates and its rank masks match central finite differences (set `options` that make the
  *   module smooth, e.g. a GELU activation instead of ReLU);
+ * - ranked, rank-maskable types where `exactRankSlice(options)` holds (the default): at every smaller rank r,
+ *   the rank-r_max program with a rank mask keeping the leading r components gives the outputs of
+ *   the rank-r program fed with the leading slices of the same parameters (the toolkit's `slice`);
+ *   where it is false, they differ at some r (the declaration is not needless);
  * - when `merge` is provided, folding the trained parameters into the frozen weights gives the
  *   same outputs as the module.
  */
@@ -204,6 +208,39 @@ class Harness {
     return (await runGraph(built.graph, this.feeds(built, params, arch), ['logits'])).logits!
       .data as Float32Array;
   }
+
+  /**
+   * Logits of the rank-r_max program over every point with rank masks keeping the leading `r`
+   * components (1 for the first r, 0 for the rest, gradient-carrying and detached copies alike),
+   * and of the rank-r program without masks fed with the leading slices of the same parameters.
+   */
+  async maskedAndSliced(r: number, seed: number): Promise<{ masked: Float32Array; sliced: Float32Array }> {
+    const rmax = this.rank!;
+    const bigSpec = this.spec(this.points, { rankMasked: true });
+    const params = this.params(bigSpec, seed);
+    const big = this.build(bigSpec, 'eval');
+    const R = big.layout.rankMasked.reduce((a, m) => a + m.length, 0);
+    const masks = new Float32Array(R);
+    for (const m of big.layout.rankMasked) masks.fill(1, m.offset, m.offset + Math.min(r, m.length));
+    const masked = await this.logits(big, params, { masks, masksDetached: masks });
+    // The head is shared; every module's parameters are cut from r_max to r.
+    const cut: ParamSet = { 'head/weight': params['head/weight']!, 'head/bias': params['head/bias']! };
+    for (const p of this.points)
+      Object.assign(cut, this.toolkit.slice(params, this.type.name, p.name, rmax, r, this.options));
+    const sliced = await this.logits(this.build(this.spec(this.points, { rank: r }), 'eval'), cut);
+    return { masked, sliced };
+  }
+}
+
+/**
+ * Largest excess of |a - b| over the float32 tolerance atol + rtol·|b| (numpy's allclose with
+ * atol = rtol = 1e-5), 0 when every element is within it, with the largest absolute difference.
+ */
+function closeness(a: Float32Array, b: Float32Array, tol = 1e-5): { excess: number; maxAbs: number } {
+  let excess = 0;
+  for (let i = 0; i < a.length; i++)
+    excess = Math.max(excess, Math.abs(a[i]! - b[i]!) - tol * (1 + Math.abs(b[i]!)));
+  return { excess, maxAbs: maxAbsDiff(a, b) };
 }
 
 export function describePeftModuleType(
@@ -474,6 +511,62 @@ export function describePeftModuleType(
         );
       }
       expect(worst.err, `worst gradient error ${worst.what}`).to.be.lessThan(tolerance);
+    });
+
+    // A rank mask of r over the rank-r_max module vs the rank-r module cut from the same parameters
+    // (what strategies rely on to fold a frozen rank into a smaller program). The two programs
+    // differ only by components whose activations are multiplied by exact zeros, so the outputs
+    // agree up to float32 reassociation in the kernels (reductions over r_max vs r terms, a few
+    // ulp per op through two layers and layer norms): 1e-5 absolute plus 1e-5 relative is ~100
+    // ulp of the O(1) logits, far above that noise and far below any real difference (a wrong
+    // scaling or a masked row that still takes softmax mass moves the logits by ~1e-3 or more).
+    it('with a rank mask keeping r components computes the rank-r module from the leading slices (exactRankSlice)', async function () {
+      const h = await harness();
+      const smaller = ranks.slice(0, -1);
+      if (
+        !h.type.ranked ||
+        !(opts.rankMaskable ?? true) ||
+        h.type.exactRankSlice?.(h.options) === false ||
+        !smaller.length
+      )
+        this.skip();
+      const diffs: string[] = [];
+      const bad: number[] = [];
+      for (const r of smaller) {
+        const { masked, sliced } = await h.maskedAndSliced(r, 61 + r);
+        expect(masked.every(Number.isFinite), `rank mask ${r} of ${h.rank}: finite logits`).to.equal(true);
+        const { excess, maxAbs } = closeness(masked, sliced);
+        diffs.push(`r=${r}: ${maxAbs}`);
+        if (excess > 0) bad.push(r);
+      }
+      expect(
+        bad,
+        `a rank mask keeping r of ${h.rank} components differs from the rank-r module built from the leading slices (max |diff| ${diffs.join(', ')}); let exactRankSlice(options) return false where the type cannot be folded this way`,
+      ).to.deep.equal([]);
+    });
+
+    it('differs from the rank-r module at some r when exactRankSlice(options) is false', async function () {
+      const h = await harness();
+      const smaller = ranks.slice(0, -1);
+      if (
+        !h.type.ranked ||
+        !(opts.rankMaskable ?? true) ||
+        (h.type.exactRankSlice?.(h.options) ?? true) ||
+        !smaller.length
+      )
+        this.skip();
+      const diffs: string[] = [];
+      let differs = false;
+      for (const r of smaller) {
+        const { masked, sliced } = await h.maskedAndSliced(r, 61 + r);
+        const { excess, maxAbs } = closeness(masked, sliced);
+        diffs.push(`r=${r}: ${maxAbs}`);
+        if (excess > 0) differs = true;
+      }
+      expect(
+        differs,
+        `exactRankSlice(options) is false, but every rank mask computes the sliced module (max |diff| ${diffs.join(', ')}): the flag keeps strategies from folding needlessly`,
+      ).to.equal(true);
     });
 
     it('merges into the frozen weights without changing the outputs (when merge is provided)', async function () {
