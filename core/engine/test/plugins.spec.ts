@@ -1,4 +1,4 @@
-import { API_VERSION, ConfigError, PluginError, type CreateContext } from '@peftkit/api';
+import { API_VERSION, ConfigError, PeftkitError, PluginError, type CreateContext } from '@peftkit/api';
 import { expect } from 'chai';
 import { join } from 'node:path';
 import {
@@ -9,6 +9,7 @@ import {
   loadPlugins,
   scanWorkspacePlugins,
   workspaceRoot,
+  UnexpectedPluginError,
   type Registry,
 } from '../src/index.js';
 import { caught, plugin } from './helpers.js';
@@ -103,12 +104,13 @@ describe('plugins: loading and registration', () => {
     expect(nested.message).to.match(/did you mean "toy-importance"/);
   });
 
-  it('wraps exceptions thrown by create as PluginError naming plugin and hook', async () => {
+  it('wraps a plain Error thrown by create as an unexpected error naming plugin and hook', async () => {
     const { registry } = await loadPlugins({ builtins: [plugin('good')] });
     const e = (await caught(() =>
       registry.create('search-strategy', { name: 'explodes' }, ctxOf(registry)),
-    )) as PluginError;
-    expect(e).to.be.instanceOf(PluginError);
+    )) as UnexpectedPluginError;
+    expect(e).to.be.instanceOf(UnexpectedPluginError);
+    expect(e).to.not.be.instanceOf(PeftkitError);
     expect(e.plugin).to.equal('fixture-good');
     expect(e.hook).to.equal('create search-strategy explodes');
     expect(e.message).to.equal('plugin fixture-good (create search-strategy explodes): boom in create');

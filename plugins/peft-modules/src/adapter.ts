@@ -46,8 +46,19 @@ export type AdapterInit = 'small-normal' | 'zero-up';
 const INITS: readonly AdapterInit[] = ['small-normal', 'zero-up'];
 
 export const adapterOptionsSchema = objectSchema({
-  activation: { enum: [...ADAPTER_ACTIVATIONS], default: 'relu' },
-  init: { enum: [...INITS], default: 'small-normal' },
+  activation: {
+    type: 'string',
+    enum: [...ADAPTER_ACTIVATIONS],
+    default: 'relu',
+    description: 'activation between the down and up projections',
+  },
+  init: {
+    type: 'string',
+    enum: [...INITS],
+    default: 'small-normal',
+    description:
+      'small-normal: both projections ~ N(0, 0.01²); zero-up: the up projection starts at zero (identity at start)',
+  },
 });
 
 interface AdapterOptions {
@@ -80,6 +91,7 @@ function makeAdapter(kind: 'serial' | 'parallel'): PeftModuleType {
         ? 'Serial bottleneck adapter (Houlsby): y + up(act(down(y))) on a sublayer output'
         : 'Parallel bottleneck adapter (He et al.): y + up(act(down(x))) reading the sublayer input',
     attachesTo: ['sublayer'],
+    optionsSchema: adapterOptionsSchema,
     ranked: true,
     order: kind === 'serial' ? 30 : 40,
     accepts: (p) => p.features !== undefined,

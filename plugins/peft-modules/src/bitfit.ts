@@ -28,6 +28,7 @@ export const bitfit: PeftModuleType = {
   name: 'bitfit',
   description: 'BitFit: a trainable bias delta added to the output of a linear layer or LayerNorm',
   attachesTo: ['linear', 'layernorm'],
+  optionsSchema: bitfitOptionsSchema,
   ranked: false,
   order: 20,
   accepts: (p) => (p.kind === 'linear' ? p.outFeatures !== undefined : p.features !== undefined),

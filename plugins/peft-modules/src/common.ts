@@ -38,15 +38,6 @@ export function normal(rng: Rng, n: number, std: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal() * std);
 }
 
-export function optionNumber(
-  options: Readonly<Record<string, unknown>>,
-  key: string,
-  fallback: number,
-): number {
-  const v = options[key];
-  return typeof v === 'number' ? v : fallback;
-}
-
 /** Activations the adapter types offer (`gelu_tanh` is HF's "gelu_new", Compacter's adapter activation). */
 export type AdapterActivation = 'relu' | 'gelu' | 'gelu_tanh';
 export const ADAPTER_ACTIVATIONS: readonly AdapterActivation[] = ['relu', 'gelu', 'gelu_tanh'];

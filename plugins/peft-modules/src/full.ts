@@ -55,6 +55,7 @@ export const full: PeftModuleType = {
   description:
     'Full fine-tuning: the frozen weights of a linear, LayerNorm or embedding point become trainable',
   attachesTo: ['linear', 'layernorm', 'embedding'],
+  optionsSchema: fullOptionsSchema,
   ranked: false,
   order: 0,
   accepts: (p) =>

@@ -35,7 +35,8 @@ export const builtinModuleTypes: Readonly<Record<string, PeftModuleType>> = {
 
 /**
  * JSON Schema of each type's per-instance options (`options` of a module in a preset), by type
- * name; the engine validates module options against these.
+ * name. Each type declares the same schema as its `optionsSchema`, against which the engine
+ * validates the options of every module and target of a configured architecture.
  */
 export const moduleOptionsSchemas: Readonly<Record<string, JsonSchema>> = {
   lora: loraOptionsSchema,

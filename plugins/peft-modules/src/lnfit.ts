@@ -18,6 +18,7 @@ export const lnfit: PeftModuleType = {
   name: 'lnfit',
   description: 'LNFit: a trainable change of a LayerNorm scale, Δγ ⊙ x̂ added in parallel to the frozen LN',
   attachesTo: ['layernorm'],
+  optionsSchema: lnfitOptionsSchema,
   ranked: false,
   order: 10,
   accepts: (p) => p.features !== undefined,

@@ -17,24 +17,46 @@ import {
   siteValue,
 } from '@peftkit/api';
 import { type TensorData, ops } from '@peftkit/graph';
-import { gateAndMask, kaimingUniformA5, optionNumber } from './common.js';
-import { objectSchema } from './options.js';
+import { gateAndMask, kaimingUniformA5 } from './common.js';
+import { type Options, checkKeys, objectSchema, positiveNumberOption } from './options.js';
+
+const NAME = 'lora';
 
 /** Per-instance options: `alpha` (default: the rank, i.e. scaling 1). */
-export const loraOptionsSchema = objectSchema({ alpha: { type: 'number', exclusiveMinimum: 0 } });
+export const loraOptionsSchema = objectSchema({
+  alpha: {
+    type: 'number',
+    exclusiveMinimum: 0,
+    description: 'scaling numerator: the update is scaled by alpha / rank (default: the rank, scaling 1)',
+  },
+});
+
+/**
+ * The update's scaling alpha / rank, with the options checked again (a program built without the
+ * engine fails with the option's name instead of silently using the default).
+ */
+function loraScale(options: Options, rank: number): number {
+  checkKeys(NAME, options, ['alpha']);
+  return positiveNumberOption(NAME, options, 'alpha', rank) / rank;
+}
 
 function dims(point: AttachmentPoint): [number, number] {
   return [point.inFeatures!, point.outFeatures!];
 }
 
 export const lora: PeftModuleType = {
-  name: 'lora',
+  name: NAME,
   description: 'LoRA: trainable low-rank update (x·A)·B in parallel with a frozen linear layer',
   attachesTo: ['linear'],
+  optionsSchema: loraOptionsSchema,
   ranked: true,
+  // The scale alpha/r depends on the rank the module is built at: with an explicit alpha, a rank
+  // mask of r at r_max (alpha/r_max) is not the rank-r module (alpha/r). Default alpha = r: scale 1.
+  exactRankSlice: (options) => options.alpha === undefined,
   order: 10,
   accepts: (p) => p.inFeatures !== undefined && p.outFeatures !== undefined,
-  params(point, rank) {
+  params(point, rank, options) {
+    loraScale(options, rank!);
     const [i, o] = dims(point);
     return [
       { name: 'A', shape: [i, rank!], rankAxis: 1 },
@@ -48,7 +70,7 @@ export const lora: PeftModuleType = {
   },
   apply(ctx: ModuleBuildContext, site: HookSite): HookResult {
     if (site.kind !== 'linear') return siteValue(site);
-    const scale = optionNumber(ctx.options, 'alpha', ctx.rank!) / ctx.rank!;
+    const scale = loraScale(ctx.options, ctx.rank!);
     const u = gateAndMask(ctx, ops.matmul(site.x, ctx.param('A')));
     const delta = ops.matmul(u, ctx.param('B'));
     return ops.add(site.y, scale === 1 ? delta : ops.mul(delta, scale));
@@ -57,7 +79,7 @@ export const lora: PeftModuleType = {
     if (role !== 'weight') return null;
     const [i, o] = dims(point);
     const r = rank!;
-    const scale = optionNumber(options, 'alpha', r) / r;
+    const scale = loraScale(options, r);
     const A = params.A!;
     const B = params.B!;
     const w = Float32Array.from(frozen.data as Float32Array);

@@ -30,8 +30,19 @@ const INITS: readonly LowRankAdapterInit[] = ['identity', 'glorot', 'zero-lr'];
 const NAME = 'lowrank-adapter';
 
 export const lowrankAdapterOptionsSchema = objectSchema({
-  reductionFactor: { type: 'integer', minimum: 1, default: 32 },
-  init: { enum: [...INITS], default: 'identity' },
+  reductionFactor: {
+    type: 'integer',
+    minimum: 1,
+    default: 32,
+    description: 'bottleneck width m = max(1, floor(d / reductionFactor))',
+  },
+  init: {
+    type: 'string',
+    enum: [...INITS],
+    default: 'identity',
+    description:
+      "identity: U_r zero, so the adapter starts as the identity; glorot: every factor Glorot-uniform; zero-lr: BIPEFT's --zero_lr_adapter quirk",
+  },
 });
 
 interface LowRankOptions {
@@ -58,6 +69,7 @@ export const lowrankAdapter: PeftModuleType = {
   description:
     "Low-rank adapter (Compacter's LowRankAdapter, S3Delta/BIPEFT): serial bottleneck with rank-r factored projections",
   attachesTo: ['sublayer'],
+  optionsSchema: lowrankAdapterOptionsSchema,
   ranked: true,
   order: 30,
   accepts: (p) => p.features !== undefined,

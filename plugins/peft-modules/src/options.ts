@@ -61,6 +61,14 @@ export function positiveIntOption(
   return v;
 }
 
+/** A finite number > 0 (LoRA `alpha`: 0 would switch the module off). */
+export function positiveNumberOption(type: string, options: Options, key: string, fallback: number): number {
+  const v = options[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) fail(type, key, v, 'a number > 0');
+  return v;
+}
+
 /** A nested options object (prefix `reparam: { hidden }`), or null when absent. */
 export function objectOption(type: string, options: Options, key: string): Options | null {
   const v = options[key];

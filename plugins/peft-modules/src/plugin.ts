@@ -1,6 +1,6 @@
 /**
  * Contributes the built-in PEFT module types (kind `peft-module`). A type takes its options per
- * module instance (a preset's `options` of each module, validated against `moduleOptionsSchemas`),
+ * module instance (a preset's `options` of each module, validated against the type's `optionsSchema`),
  * not when it is created, so each contribution's own options schema is the empty object.
  */
 import { ContainerModule, contribute } from '@peftkit/api';

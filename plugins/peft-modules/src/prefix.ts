@@ -54,8 +54,20 @@ const NAME = 'prefix';
 const INIT_STD = 0.02;
 
 export const prefixOptionsSchema = objectSchema({
-  style: { enum: [...STYLES], default: 'gated' },
-  reparam: { ...objectSchema({ hidden: { type: 'integer', minimum: 1 } }), required: ['hidden'] },
+  style: {
+    type: 'string',
+    enum: [...STYLES],
+    default: 'gated',
+    description:
+      'gated: a separate, gated softmax over the prefixes; concat: prefixes joined to the keys/values',
+  },
+  reparam: {
+    ...objectSchema({
+      hidden: { type: 'integer', minimum: 1, description: 'hidden width of the re-parameterisation MLP' },
+    }),
+    required: ['hidden'],
+    description: "produce the prefixes with a two-layer MLP (Li & Liang's re-parameterisation)",
+  },
 });
 
 interface PrefixOptions {
@@ -92,7 +104,10 @@ export const prefix: PeftModuleType = {
   description:
     'Prefix tuning: trainable key/value prefixes per attention (gated separate softmax, or concatenated)',
   attachesTo: ['attention'],
+  optionsSchema: prefixOptionsSchema,
   ranked: true,
+  // A masked prefix row is a zero key that still takes softmax mass (see above).
+  exactRankSlice: () => false,
   order: 50,
   accepts: (p) => p.heads !== undefined && p.headDim !== undefined,
   params(point, rank, options): ParamSpec[] {

@@ -43,8 +43,17 @@ export const adaloraModuleOptionsSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    alpha: { type: 'number', exclusiveMinimum: 0, default: DEFAULT_ALPHA },
-    scalingRank: { type: 'integer', minimum: 1 },
+    alpha: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: DEFAULT_ALPHA,
+      description: 'Scaling numerator: the update is multiplied by alpha / scalingRank.',
+    },
+    scalingRank: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Rank the scaling divides by (default: the initial rank, as in AdaLoRA).',
+    },
   },
 };
 
@@ -104,7 +113,10 @@ export const adalora: PeftModuleType = {
   description:
     'AdaLoRA: SVD-form low-rank update P·diag(Λ)·Q in parallel with a frozen linear layer; triplets are masked through the rank mask',
   attachesTo: ['linear'],
+  optionsSchema: adaloraModuleOptionsSchema,
   ranked: true,
+  // The scale alpha/r_s uses the built rank unless scalingRank pins r_s.
+  exactRankSlice: (options) => options.scalingRank !== undefined,
   order: 10,
   accepts: (p) => p.inFeatures !== undefined && p.outFeatures !== undefined,
   params(point, rank, options) {

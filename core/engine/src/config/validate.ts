@@ -117,6 +117,7 @@ export function validateConfig(
   if (raw.architecture !== undefined) {
     architecture = checkArchitecture(raw.architecture, origins, source.cwd, registry, problems);
   }
+  problems.push(...checkDropout(raw));
 
   throwProblems(
     problems,
@@ -204,14 +205,67 @@ function checkArchitecture(
       : []),
   ];
   entries.forEach(([field, m, i]) => {
-    if (isPlainObject(m) && typeof m.type === 'string' && !registry.has('peft-module', m.type)) {
+    if (!isPlainObject(m) || typeof m.type !== 'string') return; // the schema reported it
+    const at = ['architecture', field, i];
+    if (!registry.has('peft-module', m.type)) {
       problems.push({
-        path: ['architecture', field, i, 'type'],
+        path: [...at, 'type'],
         ...(file ? { file } : {}),
         message: `unknown peft-module ${JSON.stringify(m.type)} (registered: ${types.length > 0 ? types.join(', ') : 'none'})`,
         hint: didYouMean(m.type, types),
       });
+      return;
     }
+    problems.push(...checkModuleOptions(registry, m.type, m.options, [...at, 'options'], file));
   });
   return a;
+}
+
+/**
+ * The options of one module (or target) of an architecture against its type's per-instance options
+ * schema (PeftModuleType.optionsSchema): unknown keys (with a suggestion), types and ranges. The
+ * options are validated as a copy: schema defaults are not written into the architecture.
+ */
+function checkModuleOptions(
+  registry: Registry,
+  type: string,
+  options: unknown,
+  path: ConfigPath,
+  file: string | undefined,
+): Problem[] {
+  const value = options === undefined ? {} : options;
+  if (!isPlainObject(value)) return []; // the architecture schema reported it
+  const validate = registry.moduleOptionsValidator(type);
+  if (!validate) return [];
+  return validateWith(validate, structuredClone(value), path).map((p) => (file ? { ...p, file } : p));
+}
+
+/**
+ * Recipe dropout is refused up front (not hours later, when the phase that uses it starts): it
+ * would need per-step random masks that a resumed run reproduces, which the trainer does not have.
+ */
+function checkDropout(raw: Record<string, unknown>): Problem[] {
+  const out: Problem[] = [];
+  const check = (recipes: unknown, at: ConfigPath) => {
+    if (!isPlainObject(recipes)) return;
+    for (const phase of ['search', 'retrain']) {
+      const r = recipes[phase];
+      const d = isPlainObject(r) ? r.dropout : undefined;
+      if (typeof d === 'number' && d > 0) {
+        out.push({
+          path: [...at, phase, 'dropout'],
+          message: `dropout ${d} is not supported yet (expected 0): resumed runs could not reproduce its masks`,
+          hint: 'remove it, or set it to 0',
+        });
+      }
+    }
+  };
+  check(raw.recipes, ['recipes']);
+  const c = raw.compare;
+  if (isPlainObject(c) && Array.isArray(c.strategies)) {
+    c.strategies.forEach((st, i) => {
+      if (isPlainObject(st)) check(st.recipes, ['compare', 'strategies', i, 'recipes']);
+    });
+  }
+  return out;
 }

@@ -5,7 +5,9 @@
  */
 import {
   ConfigError,
+  DataError,
   EXTENSION_KINDS,
+  PeftkitError,
   PluginError,
   type ComponentRef,
   type Contribution,
@@ -14,11 +16,20 @@ import {
   type ExtensionTypes,
   type JsonSchema,
   type Logger,
+  type PeftModuleType,
   type PluginManifest,
 } from '@peftkit/api';
 import { Container } from 'inversify';
 import { problemsToErrors, ConfigErrorList } from '../config/errors.js';
-import { isPlainObject, type ConfigPath, type PathSegment } from '../config/origins.js';
+import {
+  formatOrigin,
+  formatPath,
+  isPlainObject,
+  type ConfigPath,
+  type Origins,
+  type PathSegment,
+} from '../config/origins.js';
+import { relocateOptionsError } from '../config/relocate.js';
 import {
   COMPONENT_KEYWORD,
   componentRefSchema,
@@ -56,13 +67,47 @@ interface Entry extends RegisteredContribution {
   readonly validate: Validator;
 }
 
-/** Where a component reference was written, for error messages outside a preset. */
+/**
+ * Where a component reference was written, so that errors name it: its path in the configuration
+ * and, through `origins`, the preset file and line of the offending value.
+ *
+ *   registry.create('backbone', config.backbone, ctx, { path: ['backbone'], origins })
+ *   registry.create('task', cell.task, ctx, { path: ['compare', 'tasks', 2], origins })
+ */
 export interface RefLocation {
-  /** Path of the reference (`strategy`); problems are reported under `<path>.options`. */
+  /**
+   * Path of the reference (`['strategy']`, `['compare', 'tasks', 2]`); invalid options, and
+   * ConfigErrors that the component's create throws about an option, are reported under
+   * `<path>.options` (`backbone.options.maxLength`).
+   */
   path?: ConfigPath;
-  /** What to name as the origin (a file, `command line`); default: the component itself. */
+  /** Origins of the configuration the reference is part of (LoadedConfig.origins). */
+  origins?: Origins;
+  /**
+   * What to name as the origin where `origins` records none (a file, `command line`); default:
+   * the component itself (`backbone "hf"`).
+   */
   where?: string;
 }
+
+/**
+ * An error of a plugin's code that is not one of the project's errors (a TypeError, a plain Error):
+ * a bug rather than a problem users can fix, so it is not a PeftkitError (the CLI suggests
+ * --debug for the stack). Names the plugin and the hook; `cause` is the original error.
+ */
+export class UnexpectedPluginError extends Error {
+  override name = 'UnexpectedPluginError';
+  constructor(
+    message: string,
+    readonly plugin: string,
+    readonly hook: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`plugin ${plugin} (${hook}): ${message}`, options);
+  }
+}
+
+const SILENT: Logger = { info() {}, warn() {}, debug() {} };
 
 const KIND_ORDER = new Map(EXTENSION_KINDS.map((k, i) => [k, i]));
 
@@ -78,6 +123,8 @@ export class Registry {
   private readonly ajv = createAjv();
   /** Errors raised by the engine inside a plugin's create (nested resolve): passed through unwrapped. */
   private readonly passThrough = new WeakSet<object>();
+  /** Per-instance options validators of PEFT module types (null: the type declares none). */
+  private readonly moduleValidators = new Map<string, Validator | null>();
 
   constructor(container = new Container()) {
     this.container = container;
@@ -252,9 +299,61 @@ export class Registry {
   }
 
   /**
+   * The validator of the per-instance options of PEFT module type `name` (the `optionsSchema` of
+   * the PeftModuleType its contribution creates), for checking an architecture's modules before
+   * anything runs. Undefined when the type is not registered, declares no schema, or cannot be
+   * created synchronously here (its create is async or throws: the run creates it and reports
+   * that); such types check their options when a program is built. A schema that does not compile
+   * is a PluginError.
+   */
+  moduleOptionsValidator(name: string): Validator | undefined {
+    const cached = this.moduleValidators.get(name);
+    if (cached !== undefined) return cached ?? undefined;
+    const entry = this.entries.get(key('peft-module', name));
+    if (!entry) return undefined;
+    const checked = this.checkComponent('peft-module', { name }, []);
+    if (checked.problems.length > 0) return undefined;
+    let type: unknown;
+    try {
+      type = entry.contribution.create(
+        checked.ref.options ?? {},
+        this.context({ baseDir: process.cwd(), log: SILENT }),
+      );
+    } catch {
+      return undefined;
+    }
+    if (isPlainObject(type) && typeof type.then === 'function') {
+      (type as unknown as Promise<unknown>).then(undefined, () => {}); // created (and reported) by the run
+      return undefined;
+    }
+    const schema = isPlainObject(type) ? (type as Partial<PeftModuleType>).optionsSchema : undefined;
+    if (schema === undefined) {
+      this.moduleValidators.set(name, null);
+      return undefined;
+    }
+    const hook = `peft-module "${name}" options schema`;
+    const problems: string[] = [];
+    let validate: Validator;
+    try {
+      validate = this.ajv.compile(completeSchema(structuredClone(schema), (m) => problems.push(m)));
+    } catch (e) {
+      problems.push(`not a valid JSON Schema: ${(e as Error).message}`);
+    }
+    if (problems.length > 0) throw new PluginError(problems.join('; '), entry.plugin.name, hook);
+    this.moduleValidators.set(name, validate!);
+    return validate!;
+  }
+
+  /**
    * Create a component: validate the reference (throws a ConfigError listing every problem), then
-   * call the contribution's `create`. Exceptions from `create` become a PluginError naming the
-   * plugin and `create <kind> <name>`.
+   * call the contribution's `create`. What `create` throws:
+   * - a ConfigError about an option (no file of its own) is re-thrown under `<path>.options`
+   *   (`backbone.options.maxLength`), naming the file and line of the reference when
+   *   `location.origins` records them;
+   * - other ConfigErrors, DataErrors and PluginErrors name their own place and pass unchanged;
+   * - any other PeftkitError becomes a PluginError naming the plugin and `create <kind> <name>`;
+   * - anything else (TypeError, ...) is a bug: an UnexpectedPluginError (not a PeftkitError)
+   *   naming the plugin, with the original as `cause`.
    */
   async create<K extends ExtensionKind>(
     kind: K,
@@ -263,15 +362,10 @@ export class Registry {
     location: RefLocation = {},
   ): Promise<ExtensionTypes[K]> {
     const path = location.path ?? [];
+    const where = location.where ?? `${kind} ${JSON.stringify(ref?.name)}`;
     const checked = this.checkComponent(kind, ref, path);
     if (checked.problems.length > 0) {
-      throw new ConfigErrorList(
-        problemsToErrors(
-          checked.problems,
-          undefined,
-          location.where ?? `${kind} ${JSON.stringify(ref?.name)}`,
-        ),
-      );
+      throw new ConfigErrorList(problemsToErrors(checked.problems, location.origins, where));
     }
     if (!isPlainObject(ref) || typeof ref.name !== 'string') {
       throw new ConfigError(
@@ -287,8 +381,11 @@ export class Registry {
       value = await entry.contribution.create(checked.ref.options ?? {}, ctx);
     } catch (e) {
       if (e !== null && typeof e === 'object' && this.passThrough.has(e)) throw e;
-      throw new PluginError(e instanceof Error ? e.message : String(e), entry.plugin.name, hook, {
-        cause: e,
+      throw createFailure(e, entry.plugin.name, hook, {
+        path,
+        where,
+        ...(location.origins ? { origins: location.origins } : {}),
+        options: checked.ref.options,
       });
     }
     if (value === null || typeof value !== 'object') {
@@ -313,6 +410,23 @@ export class Registry {
     };
     return ctx;
   }
+}
+
+/** What `create` throws for `e`, thrown by the contribution's create (see Registry.create). */
+function createFailure(
+  e: unknown,
+  plugin: string,
+  hook: string,
+  at: { path: ConfigPath; where: string; origins?: Origins; options: unknown },
+): Error {
+  if (e instanceof ConfigError) return relocateOptionsError(e, at);
+  if (e instanceof DataError || e instanceof PluginError) return e;
+  if (e instanceof PeftkitError) {
+    const o = at.path.length > 0 ? at.origins?.get(at.path) : undefined;
+    const place = at.path.length > 0 ? ` (${o ? `${formatOrigin(o)}: ` : ''}${formatPath(at.path)})` : '';
+    return new PluginError(`${e.message}${place}`, plugin, hook, { cause: e });
+  }
+  return new UnexpectedPluginError(e instanceof Error ? e.message : String(e), plugin, hook, { cause: e });
 }
 
 function key(kind: ExtensionKind, name: string): string {
