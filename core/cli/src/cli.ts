@@ -8,10 +8,9 @@ import { COMMANDS } from './commands/index.js';
 import { processIO, type CliContext, type CliIO } from './context.js';
 import { cliVersion } from './version.js';
 
-/** A command-line usage problem (unknown command or option, missing argument). */
-export class UsageError extends PeftkitError {
-  override name = 'UsageError';
-}
+import { UsageError } from './errors.js';
+
+export { UsageError };
 
 /** Run the CLI on `argv` (without the node and script paths); resolves to the exit code. */
 export async function main(

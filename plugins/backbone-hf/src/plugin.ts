@@ -56,6 +56,12 @@ export default new ContainerModule(({ bind }) => {
         baseDir: ctx.baseDir,
       });
       ctx.log.info(`backbone hf: ${backbone.description}`);
+      if (backbone.options.dropout > 0) {
+        ctx.log.warn(
+          'backbone hf: dropout > 0 draws its masks from ONNX Runtime streams that restart with each session, ' +
+            'so a resumed run will not be bit-identical to an uninterrupted one',
+        );
+      }
       return backbone;
     },
   });

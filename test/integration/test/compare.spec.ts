@@ -1,11 +1,20 @@
 /**
  * `peftkit compare` end to end on the tiny fixture plugin: a grid of strategies (BIPEFT, manual
  * LoRA, random search given BIPEFT's search compute) x budgets x seeds, its outputs, resuming a
- * comparison, and its report rendered in headless Chromium.
+ * comparison, and its report rendered in headless Chromium; a comparison with a cell that fails
+ * (AdaLoRA below one singular triplet), resumed with and without --retry-failed.
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,5 +115,102 @@ output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: grid }
     expect(dom).to.contain('mean search wall time per run');
     expect((dom.match(/<circle /g) ?? []).length).to.be.at.least(12);
     expect(await inkFraction(png)).to.be.greaterThan(0.02);
+  });
+});
+
+describe('peftkit compare with a failing cell (AdaLoRA below one singular triplet)', function () {
+  this.timeout(300_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'peftkit-compare-fail-'));
+    writeFileSync(
+      join(dir, 'grid.yaml'),
+      `plugins: [${JSON.stringify(PLUGIN)}]
+backbone: { name: tiny, options: { hidden: 8 } }
+task: { name: tiny, options: { train: 48, validation: 24, test: 24 } }
+seeds: [1]
+recipes:
+  search: { epochs: 3, batchSize: 8, lr: 0.003 }
+  retrain: { epochs: 2, batchSize: 8, lr: 0.003 }
+compare:
+  strategies:
+    - label: lora
+      strategy: { name: manual, options: { type: lora } }
+    - label: adalora
+      strategy: { name: adalora, options: { initRank: 4, targetRank: 2 } }
+  budgets: [{ params: 16 }, { params: 600 }]
+output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: fails }
+`,
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const peftkit = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 180_000 });
+  let out: string;
+  const runDirs = () => readdirSync(join(out, 'runs')).sort();
+  const adaloraCell = () =>
+    (
+      JSON.parse(readFileSync(join(out, 'cells.json'), 'utf8')) as {
+        key: string;
+        status?: string;
+        failedAt?: string;
+      }[]
+    ).find((c) => c.key === 'adalora|tiny|16 params|1')!;
+
+  it('finishes the other cells, writes the reports with the failure and exits 1 listing it', () => {
+    const r = peftkit(['compare', '--preset', join(dir, 'grid.yaml'), '--json', '--reporter', 'quiet']);
+    expect(r.status, r.stderr).to.equal(1);
+    const result = JSON.parse(r.stdout) as {
+      dir: string;
+      cells: { label: string; budget: string; status: string }[];
+      failed: { label: string; budget: string; error: string; dir: string }[];
+    };
+    out = result.dir;
+    expect(result.cells.map((c) => `${c.label}@${c.budget}: ${c.status}`)).to.deep.equal([
+      'lora@16 params: done',
+      'adalora@16 params: failed',
+      'lora@600 params: done',
+      'adalora@600 params: done',
+    ]);
+    expect(result.failed).to.have.length(1);
+    expect(result.failed[0]!.error).to.match(
+      /budget of 16 trainable parameters is below one singular triplet/,
+    );
+    expect(r.stderr).to.contain('error: 1 of 4 cells of the comparison failed');
+    expect(r.stderr).to.match(
+      /adalora, tiny, 16 params, seed 1: budget: the budget of 16 trainable parameters is below/,
+    );
+    expect(r.stderr).to.contain(`--resume`);
+    expect(r.stderr).to.contain('--retry-failed');
+    const md = readFileSync(join(out, 'compare.md'), 'utf8');
+    expect(md).to.match(
+      /\| 16 params \(16\) \| adalora \| failed: budget: the budget of 16 trainable parameters/,
+    );
+    expect(md).to.match(/\| 600 params \(600\) \| adalora \| \d\.\d{4} ± /);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).to.contain('Failed runs');
+    expect(adaloraCell().status).to.equal('failed');
+    expect(runDirs()).to.have.length(4);
+  });
+
+  it('--resume skips finished and failed cells; --retry-failed runs the failed one again without an orphan', () => {
+    const dirs = runDirs();
+    const first = adaloraCell().failedAt;
+    const resumed = peftkit(['compare', '--resume', out, '--reporter', 'quiet']);
+    expect(resumed.status).to.equal(1);
+    expect(resumed.stdout).to.contain('3 runs, 1 failed');
+    expect(adaloraCell().failedAt).to.equal(first);
+    expect(runDirs()).to.deep.equal(dirs);
+
+    const retried = peftkit(['compare', '--resume', out, '--retry-failed', '--reporter', 'quiet']);
+    expect(retried.status).to.equal(1);
+    expect(adaloraCell().failedAt).not.to.equal(first);
+    expect(runDirs()).to.have.length(dirs.length);
+  });
+
+  it('rejects --set together with --resume', () => {
+    const r = peftkit(['compare', '--resume', out, '--set', 'seeds=[1,2]']);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/^error: --resume continues a comparison .*do not pass --preset or --set/);
   });
 });

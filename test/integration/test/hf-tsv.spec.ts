@@ -118,6 +118,58 @@ output: { dir: ./runs, name: pairs }
       );
   });
 
+  it('resumes, evaluates and exports from another directory, and a resume runs the seeds that never started', () => {
+    // The preset's data and model paths are relative to the preset; run it from one directory and
+    // resume from another: run.json records where each component's paths resolve.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'peftkit-cwd-'));
+    const later = mkdtempSync(join(tmpdir(), 'peftkit-cwd2-'));
+    try {
+      const out = join(elsewhere, 'runs');
+      const r = run(
+        [
+          CLI,
+          'search',
+          '--preset',
+          join(dir, 'pairs.yaml'),
+          '--set',
+          'seeds=[5, 6]',
+          '--set',
+          `output.dir=${JSON.stringify(out)}`,
+          '--json',
+          '--reporter',
+          'quiet',
+        ],
+        elsewhere,
+      );
+      expect(r.status, r.stderr).to.equal(0);
+      const [first, second] = JSON.parse(r.stdout);
+      // Pretend the invocation died after seed 5's re-training: no result.json, seed 6 never started.
+      rmSync(join(first.dir, 'result.json'));
+      rmSync(second.dir, { recursive: true });
+      const wrong = run([CLI, 'train', '--resume', first.dir], later);
+      expect(wrong.status).to.equal(1);
+      expect(wrong.stderr).to.match(/started by `peftkit search`; resume it with `peftkit search --resume/);
+      const mixed = run([CLI, 'search', '--resume', first.dir, '--set', 'seeds=[1]'], later);
+      expect(mixed.status).to.equal(1);
+      expect(mixed.stderr).to.match(/do not pass --preset, --set or --architecture/);
+      const resumed = run([CLI, 'search', '--resume', first.dir, '--json', '--reporter', 'quiet'], later);
+      expect(resumed.status, resumed.stderr).to.equal(0);
+      const again = JSON.parse(resumed.stdout);
+      expect(again.map((x: { seed: number }) => x.seed)).to.deep.equal([5, 6]);
+      expect(again[0].metrics).to.deep.equal(first.metrics);
+      expect(again[1].metrics).to.deep.equal(second.metrics);
+      expect(again[1].dir.startsWith(out)).to.equal(true);
+      const ev = run([CLI, 'eval', again[1].dir, '--json'], later);
+      expect(ev.status, ev.stderr).to.equal(0);
+      expect(JSON.parse(ev.stdout).metrics.test).to.deep.equal(second.metrics.test);
+      const ex = run([CLI, 'export', again[1].dir, '--out', join(later, 'export')], later);
+      expect(ex.status, ex.stderr).to.equal(0);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+      rmSync(later, { recursive: true, force: true });
+    }
+  });
+
   it('reports a malformed TSV row with its file, line and column', () => {
     writeFileSync(
       join(dir, 'bad.tsv'),

@@ -1,12 +1,15 @@
 /**
  * `peftkit compare --preset NAME`: the preset's strategies x tasks x budgets x seeds, each a run,
  * then compare.json, compare.md and report.html in one comparison directory; `--resume DIR`
- * continues an interrupted comparison.
+ * continues an interrupted comparison (skipping finished cells, and failed ones unless
+ * `--retry-failed`). A failed cell does not stop the others; the command then exits with 1 and
+ * lists the failed cells.
  */
 import type { Reporter } from '@peftkit/api';
-import { baseDirOf, displayPath, loadConfig, runCompare } from '@peftkit/engine';
+import { baseDirOf, displayPath, loadConfig, runCompare, shortError } from '@peftkit/engine';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { UsageError } from '../cli.js';
 import { printJson, stderrLogger, type CliContext, type GlobalArgs } from '../context.js';
 import {
   withConfigOptions,
@@ -19,6 +22,7 @@ import {
 
 interface CompareArgs extends GlobalArgs, ConfigArgs, JsonArgs, ReporterArgs {
   resume?: string;
+  retryFailed: boolean;
   checkpointEvery: number;
 }
 
@@ -29,13 +33,32 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
       'run several strategies on the same tasks, budgets and seeds and compare them (compare.json, compare.md, report.html)',
     builder: (y) =>
       withReporterOption(withJsonOption(withConfigOptions(y)))
-        .option('resume', { type: 'string', describe: 'continue the comparison in this directory' })
+        .option('resume', {
+          type: 'string',
+          describe:
+            'continue the comparison in this directory with its own configuration (finished and failed cells are kept)',
+        })
+        .option('retry-failed', {
+          type: 'boolean',
+          default: false,
+          describe: 'with --resume: run the cells that failed again',
+        })
         .option('checkpoint-every', {
           type: 'number',
           default: 30,
           describe: 'seconds between checkpoints of each run',
         }) as never,
     handler: async (args) => {
+      if (args.resume && (args.preset !== undefined || args.set.length > 0)) {
+        throw new UsageError(
+          '--resume continues a comparison with the configuration it was started with (compare-config.json in its directory); do not pass --preset or --set with it',
+        );
+      }
+      if (args.retryFailed && !args.resume) {
+        throw new UsageError(
+          '--retry-failed runs the failed cells of an earlier comparison again: use it with --resume DIR',
+        );
+      }
       const log = stderrLogger(ctx.io, args.debug);
       let loaded;
       if (args.resume) {
@@ -62,15 +85,31 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
           log,
           checkpointSeconds: args.checkpointEvery,
           baseDirFor: (path) => baseDirOf(origins, path, ctx.cwd),
+          origins: args.resume ? undefined : origins,
           resume: args.resume ? resolve(ctx.cwd, args.resume) : undefined,
+          retryFailed: args.retryFailed,
         });
       } finally {
         await reporter.close?.();
       }
-      if (args.json) return printJson(ctx.io, result);
-      ctx.io.out(
-        `comparison in ${displayPath(result.dir, ctx.cwd)}: ${result.cells.length} runs\n  ${displayPath(join(result.dir, 'compare.md'), ctx.cwd)}\n  ${displayPath(join(result.dir, 'report.html'), ctx.cwd)}\n`,
-      );
+      if (args.json) printJson(ctx.io, result);
+      else {
+        const done = result.cells.length - result.failed.length;
+        ctx.io.out(
+          `comparison in ${displayPath(result.dir, ctx.cwd)}: ${done} runs${result.failed.length ? `, ${result.failed.length} failed` : ''}\n  ${displayPath(join(result.dir, 'compare.md'), ctx.cwd)}\n  ${displayPath(join(result.dir, 'report.html'), ctx.cwd)}\n`,
+        );
+      }
+      if (result.failed.length > 0) {
+        ctx.exitCode = 1;
+        const lines = result.failed.map(
+          (f) =>
+            `  ${f.label}, ${f.task}, ${f.budget}, seed ${f.seed}: ${shortError(f.error, 160)}${f.dir ? `\n    run directory ${displayPath(f.dir, ctx.cwd)}` : ''}`,
+        );
+        ctx.io.err(
+          `error: ${result.failed.length} of ${result.cells.length} cells of the comparison failed (the reports show them; their errors are in cells.json):\n${lines.join('\n')}\n` +
+            `once the cause is fixed, run them again with: peftkit compare --resume ${displayPath(result.dir, ctx.cwd)} --retry-failed\n`,
+        );
+      }
     },
   };
 }

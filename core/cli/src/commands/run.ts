@@ -10,6 +10,7 @@ import {
   baseDirOf,
   displayPath,
   executeRuns,
+  formatOrigin,
   loadConfig,
   loadResolvedConfig,
   RunDir,
@@ -17,6 +18,7 @@ import {
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { printJson, stderrLogger, type CliContext, type GlobalArgs } from '../context.js';
+import { UsageError } from '../errors.js';
 import {
   withConfigOptions,
   withJsonOption,
@@ -57,9 +59,12 @@ async function handle(ctx: CliContext, args: RunArgs, command: 'search' | 'train
   const log = stderrLogger(ctx.io, args.debug);
   let loaded: LoadedConfig;
   let preset: string | null = args.preset ?? null;
+  let architectureOrigin: string | undefined;
   if (args.resume) {
-    if (args.preset || args.set.length)
-      throw new Error('--resume continues a run with its own configuration; do not pass --preset or --set');
+    if (args.preset || args.set.length || args.architecture)
+      throw new UsageError(
+        '--resume continues a run with its own configuration; do not pass --preset, --set or --architecture',
+      );
     const dir = RunDir.open(resolve(ctx.cwd, args.resume));
     loaded = await loadResolvedConfig(dir.file('config.json'), { cwd: ctx.cwd });
     preset = null;
@@ -67,6 +72,10 @@ async function handle(ctx: CliContext, args: RunArgs, command: 'search' | 'train
     const sets = [...args.set];
     if (args.architecture) sets.push(`architecture=${JSON.stringify(resolve(ctx.cwd, args.architecture))}`);
     loaded = await loadConfig({ preset: args.preset, sets, cwd: ctx.cwd });
+    const written = loaded.origins.get(['architecture']);
+    architectureOrigin = args.architecture
+      ? displayPath(resolve(ctx.cwd, args.architecture), ctx.cwd)
+      : written && formatOrigin(written);
   }
   const { config, registry, origins } = loaded;
   const rctx = registry.context({ baseDir: ctx.cwd, log });
@@ -86,6 +95,8 @@ async function handle(ctx: CliContext, args: RunArgs, command: 'search' | 'train
       log,
       checkpointSeconds: args.checkpointEvery,
       baseDirFor: (path) => baseDirOf(origins, path, ctx.cwd),
+      architectureOrigin,
+      origins,
       resume: args.resume ? resolve(ctx.cwd, args.resume) : undefined,
     });
   } finally {

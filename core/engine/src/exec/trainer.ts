@@ -104,7 +104,12 @@ export async function runTrainJob(
       const out = await train.program.run(wb.feeds(train, job.train, idx, state.params, {}, true), fetches);
       const loss = out.loss!.data[0] as number;
       if (!Number.isFinite(loss))
-        throw new Error(`train job ${job.id}: loss became ${loss} at step ${state.step}`);
+        throw new ConfigError(
+          `train job ${job.id}: the training loss became ${loss} at step ${state.step} (lr ${recipe.lr})`,
+          undefined,
+          `recipes.${job.phase}.lr`,
+          'lower the learning rate, or set clipNorm; resume from the last checkpoint after fixing it',
+        );
       const grads: ParamSet = {};
       for (const p of train.layout.params) grads[p.name] = out[`grad:${p.name}`]!.data as Float32Array;
       if (recipe.clipNorm !== null) clipGradNorm(grads, recipe.clipNorm);

@@ -22,7 +22,7 @@ export async function evaluateRun(
   const backend = await registry.create(
     'training-backend',
     config.backend,
-    registry.context({ baseDir: cwd, log }),
+    registry.context({ baseDir: run.dir.info.baseDirs?.backend ?? cwd, log }),
   );
   try {
     const wb = new Workbench({

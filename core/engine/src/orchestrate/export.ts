@@ -56,16 +56,23 @@ export async function loadFinishedRun(path: string, cwd = process.cwd()): Promis
   const modelFile = dir.file('model.safetensors');
   if (!existsSync(modelFile))
     throw new DataError('the run saved no trained weights (model.safetensors is missing)', dir.path);
-  const architecture = JSON.parse(readFileSync(archFile, 'utf8')) as Architecture;
+  let architecture: Architecture;
+  try {
+    architecture = JSON.parse(readFileSync(archFile, 'utf8')) as Architecture;
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new DataError(`cannot read the run's architecture: ${why} (expected {"modules": [...]})`, archFile);
+  }
   const tensors = decodeSafetensors(readFileSync(modelFile), modelFile);
   const params: Record<string, Float32Array> = {};
   for (const [name, t] of Object.entries(tensors.tensors)) params[name] = t.data as Float32Array;
   const { config, registry } = await loadResolvedConfig(dir.file('config.json'), { cwd });
   const log = { info() {}, warn() {}, debug() {} };
-  const ctx = registry.context({ baseDir: cwd, log });
-  const backbone = await registry.create('backbone', config.backbone, ctx);
-  const task = await registry.create('task', config.task, ctx);
-  const types = await moduleTypesOf(registry, ctx);
+  // Relative data and model paths resolve where the run resolved them (run.json records it).
+  const ctxFor = (field: string) => registry.context({ baseDir: dir.info.baseDirs?.[field] ?? cwd, log });
+  const backbone = await registry.create('backbone', config.backbone, ctxFor('backbone'));
+  const task = await registry.create('task', config.task, ctxFor('task'));
+  const types = await moduleTypesOf(registry, ctxFor('backbone'));
   return { dir, result, architecture, params, backbone, task, types };
 }
 

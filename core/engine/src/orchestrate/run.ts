@@ -26,7 +26,8 @@ import type {
   TrainingBackend,
 } from '@peftkit/api';
 import { ConfigError, encodeSafetensors, moduleId, resolveBudget } from '@peftkit/api';
-import { writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Origins } from '../config/origins.js';
 import type { RunConfig } from '../config/types.js';
 import type { Registry } from '../plugins/registry.js';
 import { workbenchRunner } from '../exec/local-executor.js';
@@ -35,6 +36,7 @@ import { Workbench } from '../exec/workbench.js';
 import type { RunResult } from '../report/result.js';
 import { renderRunReport } from '../report/run-report.js';
 import { RunDir } from '../run/rundir.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { engineVersion } from '../util/paths.js';
 import { type ArchitectureSpec, expandArchitecture } from './architecture.js';
 
@@ -50,6 +52,28 @@ export interface RunOptions {
   checkpointSeconds?: number;
   /** Directory that relative paths written at a config path are resolved against (its preset's). */
   baseDirFor?: (path: (string | number)[]) => string;
+  /** Where the architecture of a `train` run was written (a file, or `file:line`), for errors. */
+  architectureOrigin?: string;
+  /** Where each configuration value was written, so a plugin's option errors name the file and line. */
+  origins?: Origins;
+}
+
+/** Config fields whose plugin options may hold relative paths (data files, model directories). */
+const COMPONENT_FIELDS = ['backbone', 'task', 'backend', 'space', 'strategy', 'executor'] as const;
+
+/** The absolute base directory of each component, recorded in run.json for resume, eval and export. */
+export function componentBaseDirs(baseDirFor: RunOptions['baseDirFor']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of COMPONENT_FIELDS) out[f] = baseDirFor?.([f]) ?? process.cwd();
+  return out;
+}
+
+/** Base directories as recorded by a run directory (older runs: `fallback`). */
+export function recordedBaseDirFor(
+  dir: RunDir,
+  fallback?: RunOptions['baseDirFor'],
+): (path: (string | number)[]) => string {
+  return (path) => dir.info.baseDirs?.[String(path[0])] ?? fallback?.(path) ?? process.cwd();
 }
 
 export interface FinishedRun {
@@ -79,9 +103,15 @@ export async function moduleTypesOf(
   };
 }
 
-/** A "strategy" for `train`: no search, the configured architecture is the outcome. */
+/**
+ * A "strategy" for `train`: no search, the configured architecture is the outcome. `overBudget`
+ * (the reason, already reported to the user) lets an architecture above the preset's budget through.
+ */
 export class FixedArchitecture implements SearchStrategy {
-  constructor(private readonly architecture: Architecture) {}
+  constructor(
+    private readonly architecture: Architecture,
+    private readonly overBudget?: string,
+  ) {}
   start(): void {}
   ask(): null {
     return null;
@@ -91,7 +121,11 @@ export class FixedArchitecture implements SearchStrategy {
     return null;
   }
   outcome(): SearchOutcome {
-    return { architecture: this.architecture, summary: { fixed: true } };
+    return {
+      architecture: this.architecture,
+      summary: { fixed: true },
+      ...(this.overBudget ? { budgetIgnored: this.overBudget } : {}),
+    };
   }
 }
 
@@ -107,11 +141,12 @@ async function createComponents(opts: RunOptions): Promise<Components> {
   const { registry, config, log } = opts;
   const ctxFor = (field: string) =>
     registry.context({ baseDir: opts.baseDirFor?.([field]) ?? process.cwd(), log });
-  const backbone = await registry.create('backbone', config.backbone, ctxFor('backbone'));
-  const task = await registry.create('task', config.task, ctxFor('task'));
-  const backend = await registry.create('training-backend', config.backend, ctxFor('backend'));
+  const at = (field: string) => ({ path: [field], origins: opts.origins });
+  const backbone = await registry.create('backbone', config.backbone, ctxFor('backbone'), at('backbone'));
+  const task = await registry.create('task', config.task, ctxFor('task'), at('task'));
+  const backend = await registry.create('training-backend', config.backend, ctxFor('backend'), at('backend'));
   const types = await moduleTypesOf(registry, ctxFor('backbone'));
-  const executor = await registry.create('executor', config.executor, ctxFor('executor'));
+  const executor = await registry.create('executor', config.executor, ctxFor('executor'), at('executor'));
   return { backbone, task, backend, types, executor };
 }
 
@@ -181,13 +216,18 @@ export async function runOne(
           undefined,
           'architecture',
         );
-      const arch = expandArchitecture(config.architecture as ArchitectureSpec, c.backbone.info, c.types);
-      if (budget && wb.toolkit.countArchitecture(arch) > budget.params) {
-        log.warn(
-          `the architecture has ${wb.toolkit.countArchitecture(arch)} trainable parameters, over the budget of ${budget.params}`,
-        );
-      }
-      strategy = new FixedArchitecture(arch);
+      const arch = expandArchitecture(
+        config.architecture as ArchitectureSpec,
+        c.backbone.info,
+        c.types,
+        opts.architectureOrigin ?? (resuming ? dir.file('config.json') : undefined),
+      );
+      // `train` trains what it is given; a preset budget only earns a warning (and result.json keeps it).
+      const overBudget =
+        budget && wb.toolkit.countArchitecture(arch) > budget.params
+          ? 'a fixed architecture trained with `peftkit train`'
+          : undefined;
+      strategy = new FixedArchitecture(arch, overBudget);
     } else {
       if (!budget)
         throw new ConfigError(
@@ -197,14 +237,19 @@ export async function runOne(
         );
       const ctxFor = (field: string) =>
         opts.registry.context({ baseDir: opts.baseDirFor?.([field]) ?? process.cwd(), log });
+      const at = (field: string) => ({ path: [field], origins: opts.origins });
       if (config.space)
-        space = (await opts.registry.create('search-space', config.space, ctxFor('space'))).build(
-          c.backbone.info,
-          c.types,
-        );
+        space = (
+          await opts.registry.create('search-space', config.space, ctxFor('space'), at('space'))
+        ).build(c.backbone.info, c.types);
       if (!config.strategy)
         throw new ConfigError('a search needs a strategy (strategy.name)', undefined, 'strategy');
-      strategy = await opts.registry.create('search-strategy', config.strategy, ctxFor('strategy'));
+      strategy = await opts.registry.create(
+        'search-strategy',
+        config.strategy,
+        ctxFor('strategy'),
+        at('strategy'),
+      );
     }
     emit({
       type: 'setup',
@@ -274,7 +319,9 @@ export async function runOne(
       search: (loop.outcome.summary as Record<string, unknown> | undefined) ?? null,
       finishedAt: new Date().toISOString(),
     };
-    writeFileSync(dir.file('architecture.json'), `${JSON.stringify(arch, null, 2)}\n`);
+    // Every artifact is written atomically, result.json last: it marks the run finished, so a run
+    // killed before it resumes (from its final checkpoint) and writes them all again.
+    writeFileAtomic(dir.file('architecture.json'), `${JSON.stringify(arch, null, 2)}\n`);
     if (loop.final.params) {
       const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
       const specs = new Map<string, readonly number[]>();
@@ -286,12 +333,11 @@ export async function runOne(
       }
       const [hi, ho] = wb.toolkit.headShape();
       if (tensors['head/weight']) tensors['head/weight'].shape = [hi, ho];
-      writeFileSync(
+      writeFileAtomic(
         dir.file('model.safetensors'),
         encodeSafetensors(tensors as never, { format: 'peftkit', architecture: JSON.stringify(arch) }),
       );
     }
-    dir.writeResult(result);
     emit({
       type: 'run-end',
       run: dir.id,
@@ -301,7 +347,8 @@ export async function runOne(
       seconds: result.timings.totalSeconds,
     });
     journal.sync();
-    writeFileSync(dir.file('report.html'), renderRunReport(result, dir.readJournal().records));
+    writeFileAtomic(dir.file('report.html'), renderRunReport(result, dir.readJournal().records));
+    dir.writeResult(result);
     return { dir: dir.path, result };
   } finally {
     await c.backend.dispose();
@@ -311,16 +358,35 @@ export async function runOne(
 
 /** Run every seed of the configuration (or resume one run directory). */
 export async function executeRuns(opts: RunOptions & { resume?: string }): Promise<FinishedRun[]> {
+  const out: FinishedRun[] = [];
+  let seeds = opts.config.seeds;
+  let baseDirFor = opts.baseDirFor;
+  let outputDir = opts.config.output.dir;
   if (opts.resume) {
     const dir = RunDir.open(opts.resume);
     if (dir.readResult())
       throw new ConfigError(`run ${dir.id} has already finished (result.json exists)`, dir.path);
-    return [await runOne(opts, dir.info.seed, dir, true)];
+    if (dir.info.command && dir.info.command !== opts.command) {
+      throw new ConfigError(
+        `run ${dir.id} was started by \`peftkit ${dir.info.command}\`; resume it with \`peftkit ${dir.info.command} --resume ${dir.path}\``,
+        dir.path,
+      );
+    }
+    baseDirFor = recordedBaseDirFor(dir, opts.baseDirFor);
+    out.push(await runOne({ ...opts, baseDirFor }, dir.info.seed, dir, true));
+    // One invocation runs its seeds in order, so the seeds after this one never started: run them.
+    const at = seeds.indexOf(dir.info.seed);
+    seeds = at < 0 ? [] : seeds.slice(at + 1);
+    outputDir = dirname(dir.path);
+    if (seeds.length > 0)
+      opts.log.info(`continuing with the configuration's remaining seeds: ${seeds.join(', ')}`);
   }
-  const out: FinishedRun[] = [];
-  for (const seed of opts.config.seeds) {
-    const dir = RunDir.create(opts.config.output.dir, opts.config.output.name, seed, opts.config);
-    out.push(await runOne(opts, seed, dir, false));
+  for (const seed of seeds) {
+    const dir = RunDir.create(outputDir, opts.config.output.name, seed, opts.config, new Date(), {
+      command: opts.command,
+      baseDirs: componentBaseDirs(baseDirFor),
+    });
+    out.push(await runOne({ ...opts, baseDirFor }, seed, dir, false));
   }
   return out;
 }

@@ -2,11 +2,16 @@
  * Comparison outputs: per (task, budget, strategy) means and standard deviations over seeds
  * (compare.json's summary), compare.md tables, and report.html with a Pareto view (test score
  * against trainable parameters per strategy), search cost per strategy, and per-task tables.
+ *
+ * Failed cells are listed with their error: a group of cells whose runs all failed shows as
+ * "failed: <message>" in the tables (and has no summary row); failed cells never enter means.
  */
 import type { Metrics } from '@peftkit/api';
 import { PALETTE, REPORT_CSS, esc, fmt, lineChart } from './svg.js';
 
+/** A finished cell of a comparison: one run. */
 export interface CompareCell {
+  status: 'done';
   label: string;
   strategy: string;
   task: string;
@@ -23,6 +28,27 @@ export interface CompareCell {
   searchCompute: { gradientJobs: number; trainSteps: number; evaluateJobs: number; trainJobs: number };
 }
 
+/** A cell whose run failed (or could not start): its error, and its run directory when it has one. */
+export interface FailedCompareCell {
+  status: 'failed';
+  label: string;
+  strategy: string;
+  task: string;
+  budget: string;
+  budgetParams: number | null;
+  seed: number;
+  dir: string | null;
+  error: string;
+}
+
+export type CompareEntry = CompareCell | FailedCompareCell;
+
+/** The first line of an error message, at most `max` characters (for tables and summaries). */
+export function shortError(message: string, max = 100): string {
+  const line = (message.split('\n').find((l) => l.trim() !== '') ?? '').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 export interface Stat {
   mean: number;
   std: number;
@@ -35,12 +61,15 @@ export interface SummaryRow {
   budgetParams: number | null;
   label: string;
   metric: string;
+  /** Over the finished cells of the group only. */
   test: Stat;
   validation: Stat;
   trainableParams: Stat;
   searchSeconds: Stat;
   totalSeconds: Stat;
   searchPasses: Stat;
+  /** Cells of the group that failed (not in the statistics). */
+  failed: number;
 }
 
 /** Mean and (sample) standard deviation. */
@@ -51,56 +80,125 @@ export function stat(xs: readonly number[]): Stat {
   return { mean, std, n };
 }
 
-export function summariseCells(cells: readonly CompareCell[]): SummaryRow[] {
-  const groups = new Map<string, CompareCell[]>();
+const groupKey = (c: { task: string; budget: string; label: string }) => `${c.task}|${c.budget}|${c.label}`;
+
+/** The cells of each (task, budget, strategy) group, in the order the groups first appear. */
+function groups(cells: readonly CompareEntry[]): { done: CompareCell[]; failed: FailedCompareCell[] }[] {
+  const map = new Map<string, { done: CompareCell[]; failed: FailedCompareCell[] }>();
   for (const c of cells) {
-    const k = `${c.task}|${c.budget}|${c.label}`;
-    const list = groups.get(k) ?? [];
-    list.push(c);
-    groups.set(k, list);
+    const k = groupKey(c);
+    let g = map.get(k);
+    if (!g) map.set(k, (g = { done: [], failed: [] }));
+    if (c.status === 'failed') g.failed.push(c);
+    else g.done.push(c);
   }
-  return [...groups.values()].map((g) => {
-    const c0 = g[0]!;
-    const metric = c0.primaryMetric;
+  return [...map.values()];
+}
+
+/**
+ * Statistics per (task, budget, strategy) over the finished cells. A group with no finished cell
+ * has no row (its failures are in the cells); a row counts the failed cells of its group.
+ */
+export function summariseCells(cells: readonly CompareEntry[]): SummaryRow[] {
+  return groups(cells)
+    .filter((g) => g.done.length > 0)
+    .map(({ done: g, failed }) => {
+      const c0 = g[0]!;
+      const metric = c0.primaryMetric;
+      return {
+        task: c0.task,
+        budget: c0.budget,
+        budgetParams: c0.budgetParams,
+        label: c0.label,
+        metric,
+        test: stat(g.map((c) => (c.metrics.test as Record<string, number>)[metric] ?? NaN)),
+        validation: stat(g.map((c) => (c.metrics.validation as Record<string, number>)[metric] ?? NaN)),
+        trainableParams: stat(g.map((c) => c.trainableParams)),
+        searchSeconds: stat(g.map((c) => c.searchSeconds)),
+        totalSeconds: stat(g.map((c) => c.totalSeconds)),
+        searchPasses: stat(g.map((c) => c.searchCompute.gradientJobs + c.searchCompute.trainSteps)),
+        failed: failed.length,
+      };
+    });
+}
+
+/** A table row: a group's summary (when any of its cells finished) and its failed cells. */
+interface TableRow {
+  task: string;
+  budget: string;
+  budgetParams: number | null;
+  label: string;
+  row?: SummaryRow;
+  failed: FailedCompareCell[];
+}
+
+function tableRows(cells: readonly CompareEntry[], rows: readonly SummaryRow[]): TableRow[] {
+  const byKey = new Map(rows.map((r) => [groupKey(r), r]));
+  return groups(cells).map((g) => {
+    const c0 = (g.done[0] ?? g.failed[0])!;
+    const row = byKey.get(groupKey(c0));
     return {
       task: c0.task,
       budget: c0.budget,
-      budgetParams: c0.budgetParams,
+      // A group with no finished run takes the budget's size from another strategy's run.
+      budgetParams:
+        row?.budgetParams ??
+        rows.find((r) => r.task === c0.task && r.budget === c0.budget)?.budgetParams ??
+        c0.budgetParams,
       label: c0.label,
-      metric,
-      test: stat(g.map((c) => (c.metrics.test as Record<string, number>)[metric] ?? NaN)),
-      validation: stat(g.map((c) => (c.metrics.validation as Record<string, number>)[metric] ?? NaN)),
-      trainableParams: stat(g.map((c) => c.trainableParams)),
-      searchSeconds: stat(g.map((c) => c.searchSeconds)),
-      totalSeconds: stat(g.map((c) => c.totalSeconds)),
-      searchPasses: stat(g.map((c) => c.searchCompute.gradientJobs + c.searchCompute.trainSteps)),
+      ...(row ? { row } : {}),
+      failed: g.failed,
     };
   });
 }
 
+/** "failed: <message>" for a group whose cells all failed; "(1 of 3 failed: <message>)" otherwise. */
+function failureNote(t: TableRow): string {
+  if (t.failed.length === 0) return '';
+  const messages = [...new Set(t.failed.map((f) => shortError(f.error)))];
+  const text = messages.join('; ');
+  if (!t.row) return `failed: ${text}`;
+  return `(${t.failed.length} of ${t.failed.length + t.row.test.n} failed: ${text})`;
+}
+
 const pm = (s: Stat, digits = 4) => `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
 
+const mdCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+
+function countsLine(cells: readonly CompareEntry[], rows: readonly SummaryRow[]): string {
+  const failed = cells.filter((c) => c.status === 'failed').length;
+  const done = cells.length - failed;
+  const seeds = Math.max(0, ...rows.map((r) => r.test.n));
+  return `${done} runs${failed ? `, ${failed} failed` : ''}; mean ± standard deviation over ${seeds} seed(s)${failed ? ' (failed runs excluded)' : ''}.`;
+}
+
 export function compareMarkdown(
-  cells: readonly CompareCell[],
+  cells: readonly CompareEntry[],
   rows: readonly SummaryRow[],
   preset: string | null,
 ): string {
-  const tasks = [...new Set(rows.map((r) => r.task))];
+  const table = tableRows(cells, rows);
+  const tasks = [...new Set(table.map((r) => r.task))];
   const lines: string[] = [`# Comparison${preset ? `: ${preset}` : ''}`, ''];
-  lines.push(
-    `${cells.length} runs; mean ± standard deviation over ${Math.max(...rows.map((r) => r.test.n))} seed(s).`,
-    '',
-  );
+  lines.push(countsLine(cells, rows), '');
   for (const task of tasks) {
-    const tr = rows.filter((r) => r.task === task);
-    lines.push(`## ${task} (test ${tr[0]!.metric})`, '');
+    const tr = table.filter((r) => r.task === task);
+    const metric = tr.find((r) => r.row)?.row?.metric;
+    lines.push(`## ${task}${metric ? ` (test ${metric})` : ''}`, '');
     lines.push(
       '| budget | strategy | test | validation | trainable params | search s | total s | search passes |',
     );
     lines.push('|---|---|---|---|---|---|---|---|');
-    for (const r of tr) {
+    for (const t of tr) {
+      const budget = `${t.budget}${t.budgetParams ? ` (${t.budgetParams})` : ''}`;
+      const note = mdCell(failureNote(t));
+      const r = t.row;
+      if (!r) {
+        lines.push(`| ${budget} | ${t.label} | ${note} | — | — | — | — | — |`);
+        continue;
+      }
       lines.push(
-        `| ${r.budget}${r.budgetParams ? ` (${r.budgetParams})` : ''} | ${r.label} | ${pm(r.test)} | ${pm(r.validation)} | ${Math.round(r.trainableParams.mean)} | ${r.searchSeconds.mean.toFixed(1)} | ${r.totalSeconds.mean.toFixed(1)} | ${Math.round(r.searchPasses.mean)} |`,
+        `| ${budget} | ${t.label} | ${pm(r.test)}${note ? ` ${note}` : ''} | ${pm(r.validation)} | ${Math.round(r.trainableParams.mean)} | ${r.searchSeconds.mean.toFixed(1)} | ${r.totalSeconds.mean.toFixed(1)} | ${Math.round(r.searchPasses.mean)} |`,
       );
     }
     lines.push('');
@@ -109,6 +207,20 @@ export function compareMarkdown(
     '"search passes": forward-backward passes on batches during the search (gradient jobs + trial training steps).',
     '',
   );
+  const failed = cells.filter((c): c is FailedCompareCell => c.status === 'failed');
+  if (failed.length > 0) {
+    lines.push('## Failed runs', '');
+    for (const f of failed) {
+      lines.push(
+        `- ${f.label}, ${f.task}, ${f.budget}, seed ${f.seed}${f.dir ? ` (run directory ${f.dir})` : ''}:`,
+        '',
+        '  ```text',
+        ...f.error.split('\n').map((l) => `  ${l}`),
+        '  ```',
+        '',
+      );
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -146,26 +258,29 @@ function bars(
 }
 
 export function renderCompareReport(
-  cells: readonly CompareCell[],
+  cells: readonly CompareEntry[],
   rows: readonly SummaryRow[],
   preset: string | null,
 ): string {
-  const labels = [...new Set(rows.map((r) => r.label))];
+  const done = cells.filter((c): c is CompareCell => c.status !== 'failed');
+  const failed = cells.filter((c): c is FailedCompareCell => c.status === 'failed');
+  const table = tableRows(cells, rows);
+  const labels = [...new Set(cells.map((c) => c.label))];
   const color = (l: string) => PALETTE[labels.indexOf(l) % PALETTE.length]!;
-  const tasks = [...new Set(rows.map((r) => r.task))];
+  const tasks = [...new Set(table.map((r) => r.task))];
   const sections: string[] = [];
   sections.push(`<h1>peftkit comparison${preset ? `: ${esc(preset)}` : ''}</h1>
-<p class="sub">${cells.length} runs · ${labels.length} strategies · ${tasks.length} task(s) · seeds ${[...new Set(cells.map((c) => c.seed))].join(', ')}</p>`);
+<p class="sub">${done.length} runs${failed.length ? ` · <strong>${failed.length} failed</strong>` : ''} · ${labels.length} strategies · ${tasks.length} task(s) · seeds ${[...new Set(cells.map((c) => c.seed))].join(', ')}</p>`);
   for (const task of tasks) {
-    const tr = rows.filter((r) => r.task === task);
-    const metric = tr[0]!.metric;
+    const tr = table.filter((r) => r.task === task);
+    const metric = tr.find((r) => r.row)?.row?.metric ?? 'accuracy';
     const series = labels
-      .filter((l) => tr.some((r) => r.label === l))
+      .filter((l) => tr.some((r) => r.row && r.label === l))
       .map((l) => ({
         name: l,
         color: color(l),
         markers: true,
-        points: cells
+        points: done
           .filter((c) => c.task === task && c.label === l)
           .map(
             (c) =>
@@ -176,25 +291,33 @@ export function renderCompareReport(
           ),
       }));
     const budgets = [...new Set(tr.map((r) => r.budgetParams).filter((b): b is number => b !== null))];
+    const chart =
+      series.length > 0
+        ? `${lineChart(series, {
+            title: `${task}: test ${metric} vs trainable PEFT parameters (each point a run)`,
+            xLabel: 'trainable PEFT parameters',
+            yLabel: `test ${metric}`,
+            vMarks: budgets.map((b) => ({ x: b, color: '#999' })),
+          })}
+<p class="sub">Grey vertical lines: the budgets. Points up and to the left are better.</p>`
+        : '<p class="sub">No run of this task finished.</p>';
     sections.push(`<h2>${esc(task)}: test ${esc(metric)} against trainable parameters</h2>
-${lineChart(series, {
-  title: `${task}: test ${metric} vs trainable PEFT parameters (each point a run)`,
-  xLabel: 'trainable PEFT parameters',
-  yLabel: `test ${metric}`,
-  vMarks: budgets.map((b) => ({ x: b, color: '#999' })),
-})}
-<p class="sub">Grey vertical lines: the budgets. Points up and to the left are better.</p>
+${chart}
 <table><tr><th class="l">budget</th><th class="l">strategy</th><th>test ${esc(metric)}</th><th>validation</th><th>trainable params</th><th>search s</th><th>total s</th></tr>
 ${tr
-  .map(
-    (r) =>
-      `<tr><td class="l">${esc(r.budget)}</td><td class="l"><span style="color:${color(r.label)}">■</span> ${esc(r.label)}</td><td>${pm(r.test)}</td><td>${pm(r.validation)}</td><td>${Math.round(r.trainableParams.mean).toLocaleString('en-US')}</td><td>${r.searchSeconds.mean.toFixed(1)}</td><td>${r.totalSeconds.mean.toFixed(1)}</td></tr>`,
-  )
+  .map((t) => {
+    const r = t.row;
+    const name = `<td class="l">${esc(t.budget)}</td><td class="l"><span style="color:${color(t.label)}">■</span> ${esc(t.label)}</td>`;
+    const note = failureNote(t);
+    if (!r) return `<tr class="failed">${name}<td class="l" colspan="5">${esc(note)}</td></tr>`;
+    return `<tr>${name}<td>${pm(r.test)}${note ? `<br><small>${esc(note)}</small>` : ''}</td><td>${pm(r.validation)}</td><td>${Math.round(r.trainableParams.mean).toLocaleString('en-US')}</td><td>${r.searchSeconds.mean.toFixed(1)}</td><td>${r.totalSeconds.mean.toFixed(1)}</td></tr>`;
+  })
   .join('')}
 </table>`);
   }
-  const cost = labels.map((l) => {
-    const rs = cells.filter((c) => c.label === l);
+  const costLabels = labels.filter((l) => done.some((c) => c.label === l));
+  const cost = costLabels.map((l) => {
+    const rs = done.filter((c) => c.label === l);
     const s = rs.map((c) => c.searchSeconds);
     const st = s.length ? s.reduce((a, b) => a + b, 0) / s.length : 0;
     const sd = s.length > 1 ? Math.sqrt(s.reduce((a, b) => a + (b - st) ** 2, 0) / (s.length - 1)) : 0;
@@ -202,8 +325,8 @@ ${tr
   });
   sections.push(`<h2>Search cost per strategy</h2>${bars(cost, 'mean search wall time per run (± std over runs)', 's')}
 ${bars(
-  labels.map((l) => {
-    const rs = cells.filter((c) => c.label === l);
+  costLabels.map((l) => {
+    const rs = done.filter((c) => c.label === l);
     const v =
       rs.reduce((a, c) => a + c.searchCompute.gradientJobs + c.searchCompute.trainSteps, 0) /
       Math.max(1, rs.length);
@@ -212,6 +335,17 @@ ${bars(
   'mean forward-backward passes during the search',
   'passes',
 )}`);
+  if (failed.length > 0) {
+    sections.push(`<h2>Failed runs</h2>
+<table><tr><th class="l">strategy</th><th class="l">task</th><th class="l">budget</th><th>seed</th><th class="l">error</th><th class="l">run directory</th></tr>
+${failed
+  .map(
+    (f) =>
+      `<tr class="failed"><td class="l">${esc(f.label)}</td><td class="l">${esc(f.task)}</td><td class="l">${esc(f.budget)}</td><td>${f.seed}</td><td class="l"><pre>${esc(f.error)}</pre></td><td class="l">${f.dir ? esc(f.dir) : '—'}</td></tr>`,
+  )
+  .join('')}
+</table>`);
+  }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>peftkit comparison${preset ? `: ${esc(preset)}` : ''}</title><style>${REPORT_CSS}</style></head>
 <body>

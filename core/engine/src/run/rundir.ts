@@ -26,6 +26,19 @@ export interface RunInfo {
   startedAt: number;
   /** Engine version that created the run. */
   peftkit: string;
+  /** The command that started the run (`search` or `train`); resuming must use the same one. */
+  command?: string;
+  /**
+   * Absolute directory each component's relative paths are resolved against (the directory of the
+   * preset that set it), by top-level config field: resuming, evaluating and exporting use them.
+   */
+  baseDirs?: Record<string, string>;
+}
+
+/** What a new run directory records besides its configuration. */
+export interface RunDirExtras {
+  command?: string;
+  baseDirs?: Record<string, string>;
 }
 
 /** `YYYYMMDD-HHMMSS` in local time. */
@@ -52,7 +65,14 @@ export class RunDir {
    * Create `<outputDir>/<name>-<stamp>-s<seed>/` (with `-2`, `-3`, ... appended when a run of the
    * same name and seed started in the same second) and write run.json and config.json.
    */
-  static create(outputDir: string, name: string, seed: number, config: unknown, now = new Date()): RunDir {
+  static create(
+    outputDir: string,
+    name: string,
+    seed: number,
+    config: unknown,
+    now = new Date(),
+    extras: RunDirExtras = {},
+  ): RunDir {
     if (!NAME_RE.test(name))
       throw new Error(`run name ${JSON.stringify(name)} must be letters, digits, ".", "_" or "-"`);
     if (!Number.isInteger(seed) || seed < 0)
@@ -76,6 +96,8 @@ export class RunDir {
       createdAt: now.toISOString(),
       startedAt: now.getTime(),
       peftkit: engineVersion(),
+      ...(extras.command ? { command: extras.command } : {}),
+      ...(extras.baseDirs ? { baseDirs: extras.baseDirs } : {}),
     };
     writeFileAtomic(join(path, 'config.json'), `${toJsonText(config, 2)}\n`);
     writeFileAtomic(join(path, 'run.json'), `${JSON.stringify(info, null, 2)}\n`);
