@@ -18,7 +18,8 @@ let grep;
 const words = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--grep') grep = args[++i];
-  else words.push(args[i]);
+  // A source spec path (pkg/test/x.spec.ts) selects its compiled file (pkg/dist/test/x.spec.js).
+  else words.push(args[i].replace(/^(.*[\\/])?test[\\/]([^\\/]+)\.spec\.ts$/, '$1dist/test/$2.spec.js'));
 }
 
 function walk(dir, out) {
