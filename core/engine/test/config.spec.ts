@@ -107,6 +107,11 @@ describe('presets: extends and overrides', () => {
     expect(at(['budget', 'ratio'])).to.equal('grandchild.yaml:3');
   });
 
+  it('finds a preset given as a path without its extension', async () => {
+    const { source } = await load(join(PRESETS, 'more', 'middle'));
+    expect(source.files[0]).to.equal(join(PRESETS, 'more', 'middle.yaml'));
+  });
+
   it('parses --set values as YAML scalars and flow collections', async () => {
     const { config, origins } = await load('child', [
       'strategy.options.lr=1e-3',

@@ -84,6 +84,11 @@ describe('run directories', () => {
     expect(reopened.info).to.deep.equal(a.info);
     expect(reopened.readConfig()).to.deep.equal({ backbone: { name: 'toy' } });
     expect(() => RunDir.create(tmp, 'bad/name', 1, {})).to.throw(/must be letters/);
+    // An output directory that cannot be created names the field.
+    writeFileSync(join(tmp, 'a-file'), 'x');
+    expect(() => RunDir.create(join(tmp, 'a-file', 'runs'), 'r', 1, {})).to.throw(
+      /output\.dir: cannot create the output directory .*a-file\/runs \(ENOTDIR\)/,
+    );
   });
 
   it('explains why a directory is not a run', async () => {

@@ -4,7 +4,7 @@
  * from the end of the longer text, the second on ties) done before the special tokens are added,
  * so that the [SEP] / </s> markers always survive truncation.
  */
-import { DataError, type Encoding, type Tokenizer } from '@peftkit/api';
+import { ConfigError, DataError, type Encoding, type Tokenizer } from '@peftkit/api';
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
 import type { HfConfig } from './config.js';
 
@@ -98,15 +98,22 @@ export class HfTokenizer implements Tokenizer {
 
   encode(text: string, pair?: string, maxLength: number = this.maxLength): Encoding {
     if (!Number.isInteger(maxLength) || maxLength > this.positionLimit) {
-      throw new RangeError(
+      throw new ConfigError(
         `maxLength ${maxLength} must be an integer no larger than the model's ${this.positionLimit} positions`,
+        undefined,
+        'backbone.options.maxLength',
       );
     }
     const a = this.impl.tokenize(text);
     const b = pair === undefined ? null : this.impl.tokenize(pair);
     const room = maxLength - this.specialCount(b !== null);
     if (room < (b === null ? 1 : 2)) {
-      throw new RangeError(`maxLength ${maxLength} leaves no room for text after the special tokens`);
+      throw new ConfigError(
+        `maxLength ${maxLength} leaves no room for text after the ${this.specialCount(b !== null)} special tokens${b !== null ? ' of a sentence pair' : ''}`,
+        undefined,
+        'backbone.options.maxLength',
+        `use at least ${this.specialCount(b !== null) + (b === null ? 1 : 2)}`,
+      );
     }
     let na = a.length;
     let nb = b?.length ?? 0;

@@ -1,4 +1,5 @@
 /** The checkpoint tokenizers: special tokens, type ids, truncation. */
+import { ConfigError } from '@peftkit/api';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,7 +103,12 @@ describe('hf backbone: tokenizer', function () {
     const short = await loadHfBackbone({ path: join(tmp.dir, 'bert'), maxLength: 16 });
     expect(short.info.maxLength).to.equal(16);
     expect(short.tokenizer.encode(long).ids).to.have.length(16);
-    expect(() => short.tokenizer.encode('rain', undefined, 41)).to.throw(RangeError, /40 positions/);
+    expect(() => short.tokenizer.encode('rain', undefined, 41)).to.throw(ConfigError, /40 positions/);
+    // A sentence pair needs [CLS] a [SEP] b [SEP]: 5 tokens at least.
+    expect(() => short.tokenizer.encode('rain', 'snow', 4)).to.throw(
+      ConfigError,
+      /backbone\.options\.maxLength: maxLength 4 leaves no room for text after the 3 special tokens of a sentence pair/,
+    );
   });
 
   it('reports the vocabulary size and padding id of the checkpoint', () => {

@@ -200,11 +200,19 @@ export function parseJsonl(file: string, role: string, columns: Columns, spec: L
       );
     }
     const obj = value as Record<string, unknown>;
-    const text = (ref: ColumnRef): string => {
+    // A missing key is most often a column option that does not match the data: say which.
+    const missing = (ref: ColumnRef, option: string, what: string) =>
+      new DataError(
+        `field '${ref}' (${option}) is missing; expected ${what} (the line has: ${Object.keys(obj).join(', ') || 'no fields'})`,
+        file,
+        line,
+      );
+    const text = (ref: ColumnRef, option: string): string => {
       const v = obj[String(ref)];
+      if (v === undefined) throw missing(ref, option, 'a non-empty string');
       if (typeof v !== 'string' || v.trim() === '') {
         throw new DataError(
-          `field '${ref}' ${v === undefined ? 'is missing' : `is ${JSON.stringify(v)}`}; expected a non-empty string`,
+          `field '${ref}' is ${JSON.stringify(v)}; expected a non-empty string`,
           file,
           line,
         );
@@ -212,15 +220,14 @@ export function parseJsonl(file: string, role: string, columns: Columns, spec: L
       return v;
     };
     const labelKey = String(columns.label);
-    if (obj[labelKey] === undefined || obj[labelKey] === null) {
-      throw new DataError(`field '${labelKey}' is missing; expected a label`, file, line);
-    }
+    if (obj[labelKey] === undefined || obj[labelKey] === null)
+      throw missing(labelKey, 'labelColumn', 'a label');
     const row: ParsedRow = {
-      text: text(columns.text),
+      text: text(columns.text, 'textColumn'),
       label: parseLabel(obj[labelKey], spec, `field '${labelKey}'`, file, line),
       line,
     };
-    if (columns.pair !== undefined) row.pair = text(columns.pair);
+    if (columns.pair !== undefined) row.pair = text(columns.pair, 'pairColumn');
     rows.push(row);
   }
   return rows;

@@ -226,7 +226,7 @@ describe('tsv and jsonl tasks', () => {
       [
         'missing label field',
         jsonl('nolabel.jsonl', '{"text":"a","label":0}\n\n{"text":"b"}\n'),
-        /nolabel\.jsonl:3: field 'label' is missing; expected a label/,
+        /nolabel\.jsonl:3: field 'label' \(labelColumn\) is missing; expected a label \(the line has: text\)/,
       ],
       [
         'text not a string',
@@ -236,7 +236,7 @@ describe('tsv and jsonl tasks', () => {
       [
         'missing pair field',
         jsonl('nopair.jsonl', '{"text":"a","label":0}\n', { pairColumn: 'hypothesis' }),
-        /nopair\.jsonl:1: field 'hypothesis' is missing; expected a non-empty string/,
+        /nopair\.jsonl:1: field 'hypothesis' \(pairColumn\) is missing; expected a non-empty string \(the line has: text, label\)/,
       ],
       [
         'JSONL unknown label',

@@ -109,6 +109,9 @@ function findPreset(
   if (isPathRef(ref)) {
     const file = resolve(fromDir ?? cwd, ref);
     if (existsSync(file) && !isDir(file)) return { file };
+    // `--preset ./presets/mine` finds mine.yaml, as a name would.
+    for (const ext of PRESET_EXTENSIONS)
+      if (existsSync(file + ext) && !isDir(file + ext)) return { file: file + ext };
     return { message: `preset file ${JSON.stringify(ref)} not found (looked for ${displayPath(file, cwd)})` };
   }
   const dirs = [...(fromDir ? [fromDir] : []), ...(lookup.presetDirs ?? defaultPresetDirs(cwd))];

@@ -22,7 +22,7 @@
  */
 import type { BudgetSpec, ComponentRef, Logger, Reporter } from '@peftkit/api';
 import { ConfigError } from '@peftkit/api';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { ConfigPath, Origins } from '../config/origins.js';
 import type { CompareStrategy, RunConfig } from '../config/types.js';
@@ -400,7 +400,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
     join(dir, 'compare.json'),
     `${JSON.stringify({ preset, cells: out, summary, failed }, null, 2)}\n`,
   );
-  writeFileSync(join(dir, 'compare.md'), compareMarkdown(out, summary, preset));
-  writeFileSync(join(dir, 'report.html'), renderCompareReport(out, summary, preset));
+  writeFileAtomic(join(dir, 'compare.md'), compareMarkdown(out, summary, preset));
+  writeFileAtomic(join(dir, 'report.html'), renderCompareReport(out, summary, preset));
   return { dir, cells: out, failed };
 }

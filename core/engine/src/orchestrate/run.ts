@@ -190,6 +190,10 @@ export async function runOne(
     }
   };
   const checkpoint = resuming ? dir.loadCheckpoint<LoopCheckpoint>() : undefined;
+  for (const s of checkpoint?.skipped ?? [])
+    opts.log.warn(
+      `skipped an unreadable checkpoint ${s.file} (${s.error}); resuming from ${checkpoint!.file}`,
+    );
   emit(
     resuming
       ? { type: 'resume', fromCheckpointSeq: checkpoint?.seq ?? null, run: dir.id }
@@ -197,15 +201,16 @@ export async function runOne(
   );
   const c = await createComponents(opts);
   const log = opts.log;
-  const wb = new Workbench({
-    backbone: c.backbone,
-    task: c.task,
-    backend: c.backend,
-    types: c.types,
-    seed,
-    log,
-  });
   try {
+    // Tokenising the task can fail on the configuration (a maxLength too short for pairs).
+    const wb = new Workbench({
+      backbone: c.backbone,
+      task: c.task,
+      backend: c.backend,
+      types: c.types,
+      seed,
+      log,
+    });
     const budget = config.budget ? resolveBudget(config.budget, c.backbone.info.params) : null;
     let strategy: SearchStrategy;
     let space: SpaceDefinition = { name: 'none', candidates: [] };

@@ -9,7 +9,7 @@
  *
  * Every file is written atomically except the journal, which is append-only.
  */
-import { DataError } from '@peftkit/api';
+import { ConfigError, DataError } from '@peftkit/api';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { engineVersion } from '../util/paths.js';
@@ -78,7 +78,16 @@ export class RunDir {
     if (!Number.isInteger(seed) || seed < 0)
       throw new Error(`run seed must be a non-negative integer, got ${seed}`);
     const parent = resolve(outputDir);
-    mkdirSync(parent, { recursive: true });
+    try {
+      mkdirSync(parent, { recursive: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      throw new ConfigError(
+        `cannot create the output directory ${parent} (${code}); expected a writable directory`,
+        undefined,
+        'output.dir',
+      );
+    }
     const base = `${name}-${runStamp(now)}-s${seed}`;
     let path = '';
     for (let n = 1; ; n++) {
