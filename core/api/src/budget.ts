@@ -34,7 +34,10 @@ export interface ModuleStatus {
   readonly id: string;
   /** Parameters at the module's largest candidate rank (n_j). */
   readonly fullSize: number;
-  /** Size at the current rank distribution: n_j · Σ_k w_jk R_k / r_max (n_j for unranked). */
+  /**
+   * Expected size at the current rank distribution: Σ_k w_jk · (exact parameter count at rank R_k)
+   * (n_j for unranked). BIPEFT's released code approximates it by n_j · Σ_k w_jk R_k / r_max.
+   */
   readonly rankedSize: number;
   /** Probability that the module is on (softmax of its binary logits). */
   readonly onProbability: number;

@@ -159,7 +159,8 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
   decide(input: ScheduleInput): ScheduleDecision {
     const alive = input.modules.filter((m) => !m.pruned);
     const expected = this.expectedParams(input.modules);
-    // Rank-logit history H of every matrix module whose logits still move (pruned ones included).
+    // Rank-logit history H of every unfrozen matrix module; pruned ones stay in it (their logits no
+    // longer move, as in the released code's fixed-size tensors), so they count in γ.
     for (const m of input.modules) {
       if (m.rankLogits) (this.s.history[m.id] ??= []).push(Array.from(m.rankLogits));
     }

@@ -554,7 +554,7 @@ export class BipeftStrategy implements SearchStrategy {
           kept: this.net.alive().length,
         });
         for (const f of frozen) this.ctx.emit({ type: 'freeze', step: st.step, module: f.id, rank: f.rank });
-        this.maybeFold(false);
+        this.maybeFold();
       }
       finished = d.finished;
     }
@@ -613,7 +613,7 @@ export class BipeftStrategy implements SearchStrategy {
    * frozen rank is folded only where the module type says a rank mask equals the sliced module
    * (`exactRankSlice`); a prefix keeps its full length with the frozen mask, as in the reference.
    */
-  private maybeFold(force: boolean): void {
+  private maybeFold(): void {
     const s = this.net.s;
     const prog = this.net.inProgram();
     const sliceable = (c: Candidate) =>
@@ -628,7 +628,7 @@ export class BipeftStrategy implements SearchStrategy {
           s.folded[c.id] !== 'frozen' &&
           sliceable(c)),
     );
-    if (pending.length === 0 || (!force && pending.length < this.opts.foldFraction * prog.length)) return;
+    if (pending.length === 0 || pending.length < this.opts.foldFraction * prog.length) return;
     const drop: string[] = [];
     const optState = this.weightOpt.state();
     for (const c of pending) {

@@ -214,7 +214,8 @@ export class Supernet {
           let w: number[];
           if (frozen !== undefined) w = c.ranks.map((_, i) => (i === frozen ? 1 : 0));
           else if (stage === 'derive') {
-            const idx = argmax(this.s.alpha[c.id]!);
+            // As derive(): with the keep mask a kept module is on at its best non-zero rank.
+            const idx = useKeepMask ? this.rankIndex(c) + 1 : argmax(this.s.alpha[c.id]!);
             w = c.ranks.map((_, i) => (i + 1 === idx ? 1 : 0));
           } else {
             const smp = sampleCategorical(this.s.alpha[c.id]!, tau, rng, gumbel);
