@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { Rng } from '@peftkit/api';
 import { categoricalBackward, sampleCategorical, softmaxDistanceRegularizer } from '../src/relax.js';
+import { numericGrad } from './helpers.js';
 
 /** softmax(x / τ) in float64, written out. */
 function refSoftmax(x: readonly number[], tau = 1): number[] {
@@ -31,17 +32,6 @@ function gumbelDraws(seed: number, n: number): number[] {
     out.push(-Math.log(-Math.log(u)));
   }
   return out;
-}
-
-/** Central finite-difference gradient of f at x. */
-function numericGrad(f: (x: number[]) => number, x: readonly number[], h = 1e-6): number[] {
-  return x.map((_, i) => {
-    const p = [...x];
-    const m = [...x];
-    p[i] = p[i]! + h;
-    m[i] = m[i]! - h;
-    return (f(p) - f(m)) / (2 * h);
-  });
 }
 
 function expectClose(actual: readonly number[], expected: readonly number[], tol: number): void {

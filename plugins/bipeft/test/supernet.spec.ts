@@ -17,6 +17,7 @@ import { bitfit, lora, lowrankAdapter } from '@peftkit/plugin-peft-modules';
 import { tinyBackbone, tinyTask, toModuleTypes } from '@peftkit/testing';
 import { PatternSpace } from '../src/spaces.js';
 import { type Entanglement, Supernet } from '../src/supernet.js';
+import { numericGrad } from './helpers.js';
 
 const types = toModuleTypes([lora, bitfit]);
 // hidden 8: attn.q is 8→8 (LoRA count 16r), ffn.in is 8→16 (24r); BitFit on ln_attn is 8.
@@ -47,16 +48,6 @@ function refMask(weights: readonly number[], ranks: readonly number[], rMax: num
     out.push(m);
   }
   return out;
-}
-
-function numericGrad(f: (x: number[]) => number, x: readonly number[], h = 1e-6): number[] {
-  return x.map((_, i) => {
-    const p = [...x];
-    const m = [...x];
-    p[i] = p[i]! + h;
-    m[i] = m[i]! - h;
-    return (f(p) - f(m)) / (2 * h);
-  });
 }
 
 function expectClose(actual: ArrayLike<number>, expected: readonly number[], tol: number): void {

@@ -9,15 +9,19 @@
 import type { Metrics } from '@peftkit/api';
 import { PALETTE, REPORT_CSS, esc, fmt, lineChart } from './svg.js';
 
-/** A finished cell of a comparison: one run. */
-export interface CompareCell {
-  status: 'done';
+/** What identifies a cell of a comparison: strategy label × task × budget × seed. */
+interface CompareCellKey {
   label: string;
   strategy: string;
   task: string;
   budget: string;
   budgetParams: number | null;
   seed: number;
+}
+
+/** A finished cell of a comparison: one run. */
+export interface CompareCell extends CompareCellKey {
+  status: 'done';
   dir: string;
   metrics: { validation: Metrics; test: Metrics };
   primaryMetric: string;
@@ -29,14 +33,8 @@ export interface CompareCell {
 }
 
 /** A cell whose run failed (or could not start): its error, and its run directory when it has one. */
-export interface FailedCompareCell {
+export interface FailedCompareCell extends CompareCellKey {
   status: 'failed';
-  label: string;
-  strategy: string;
-  task: string;
-  budget: string;
-  budgetParams: number | null;
-  seed: number;
   dir: string | null;
   error: string;
 }
