@@ -5,8 +5,10 @@
  *   node tools/results-report.mjs DIR [DIR ...]
  *
  * Every run directory (a result.json) found under the DIRs is grouped by preset (mean ± sample
- * standard deviation over its seeds); every comparison directory (compare.json) is tabulated per
- * task and budget. Numbers are read from the runs' own result.json files, nothing else.
+ * standard deviation over its seeds); every comparison directory (cells.json) is tabulated per
+ * task and budget, from its compare.json when it finished and otherwise from the cells that did
+ * (a cell then shows how many seeds it averages). Numbers are read from the runs' own result.json
+ * files, nothing else.
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +23,7 @@ function walk(dir, found) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (!statSync(p).isDirectory()) continue;
-    if (existsSync(join(p, 'compare.json'))) found.compares.push(p);
+    if (existsSync(join(p, 'cells.json'))) found.compares.push(p);
     else if (existsSync(join(p, 'result.json'))) found.runs.push(p);
     else walk(p, found);
   }
@@ -107,16 +109,57 @@ if (byPreset.size > 0) {
 
 // ---------------------------------------------------------------------------------------------
 // Comparisons.
+/** compare.json of a finished comparison; for an unfinished one, the same summary from its finished cells. */
+function readComparison(dir) {
+  if (existsSync(join(dir, 'compare.json')))
+    return { ...JSON.parse(readFileSync(join(dir, 'compare.json'), 'utf8')), pending: 0 };
+  const meta = JSON.parse(readFileSync(join(dir, 'compare-meta.json'), 'utf8'));
+  const cells = JSON.parse(readFileSync(join(dir, 'cells.json'), 'utf8'));
+  const groups = new Map();
+  let pending = 0;
+  for (const cell of cells) {
+    const file = cell.dir ? join(cell.dir, 'result.json') : null;
+    if (!file || !existsSync(file)) {
+      pending++;
+      continue;
+    }
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    const key = `${cell.task.name}|${cell.budgetLabel}|${cell.label}`;
+    if (!groups.has(key))
+      groups.set(key, { task: cell.task.name, budget: cell.budgetLabel, label: cell.label, runs: [] });
+    groups.get(key).runs.push(r);
+  }
+  const summary = [...groups.values()].map((g) => {
+    const metric = g.runs[0].task.metrics[0];
+    return {
+      task: g.task,
+      budget: g.budget,
+      budgetParams: g.runs[0].budget?.params ?? null,
+      label: g.label,
+      metric,
+      test: stat(g.runs.map((r) => r.metrics.test[metric])),
+      trainableParams: stat(g.runs.map((r) => r.trainableParams)),
+      searchSeconds: stat(g.runs.map((r) => r.timings.searchSeconds)),
+      totalSeconds: stat(g.runs.map((r) => r.timings.totalSeconds)),
+      searchPasses: stat(g.runs.map((r) => r.searchCompute.gradientJobs + r.searchCompute.trainSteps)),
+    };
+  });
+  return { preset: meta.preset, summary, pending };
+}
+
 for (const dir of found.compares) {
-  const c = JSON.parse(readFileSync(join(dir, 'compare.json'), 'utf8'));
-  console.log(`## Comparison ${c.preset ?? dir}\n`);
+  const c = readComparison(dir);
+  console.log(
+    `## Comparison ${c.preset ?? dir}${c.pending ? ` (unfinished: ${c.pending} cells not run)` : ''}\n`,
+  );
   const tasks = [...new Set(c.summary.map((r) => r.task))];
   for (const task of tasks) {
     const rows = c.summary.filter((r) => r.task === task);
     const budgets = [...new Set(rows.map((r) => r.budget))];
     const labels = [...new Set(rows.map((r) => r.label))];
+    const seeds = Math.max(...rows.map((r) => r.test.n));
     console.log(
-      `### ${task}: test ${rows[0].metric} (mean ± std over ${rows[0].test.n} seeds), trainable PEFT parameters\n`,
+      `### ${task}: test ${rows[0].metric} (mean ± std over ${seeds} seeds), trainable PEFT parameters\n`,
     );
     console.log(
       `| strategy | ${budgets.map((b) => `${b} (${int(rows.find((r) => r.budget === b).budgetParams ?? 0)})`).join(' | ')} |`,
@@ -125,7 +168,9 @@ for (const dir of found.compares) {
     for (const l of labels) {
       const cells = budgets.map((b) => {
         const r = rows.find((x) => x.label === l && x.budget === b);
-        return r ? `${pm(r.test)} (${int(r.trainableParams.mean)})` : '—';
+        if (!r) return '—';
+        const partial = r.test.n < seeds ? ` [${r.test.n} seed${r.test.n > 1 ? 's' : ''}]` : '';
+        return `${pm(r.test)} (${int(r.trainableParams.mean)})${partial}`;
       });
       console.log(`| ${l} | ${cells.join(' | ')} |`);
     }
