@@ -109,6 +109,17 @@ if (byPreset.size > 0) {
 
 // ---------------------------------------------------------------------------------------------
 // Comparisons.
+/** Labels of a comparison's cells run by the manual strategy (one module type at a budget). */
+function manualLabels(dir) {
+  const labels = new Set();
+  for (const cell of JSON.parse(readFileSync(join(dir, 'cells.json'), 'utf8'))) {
+    const file = cell.dir ? join(cell.dir, 'result.json') : null;
+    if (file && existsSync(file) && JSON.parse(readFileSync(file, 'utf8')).strategy === 'manual')
+      labels.add(cell.label);
+  }
+  return labels;
+}
+
 /** compare.json of a finished comparison; for an unfinished one, the same summary from its finished cells. */
 function readComparison(dir) {
   if (existsSync(join(dir, 'compare.json')))
@@ -198,6 +209,19 @@ for (const dir of found.compares) {
         if (!others.length) continue;
         console.log(
           `- ${task}, ${b}: BIPEFT search time as a fraction of ${others.map((o) => `${o.label} ${(bip.searchSeconds.mean / o.searchSeconds.mean).toFixed(2)} (passes ${(bip.searchPasses.mean / Math.max(1, o.searchPasses.mean)).toFixed(2)})`).join(', ')}`,
+        );
+      }
+      console.log('');
+      // BIPEFT against the best manual single-type configuration at each budget (issue 6's proof).
+      const manual = manualLabels(dir);
+      for (const b of budgets) {
+        const bip = rows.find((x) => x.label === 'bipeft' && x.budget === b);
+        const man = rows.filter((x) => x.budget === b && manual.has(x.label));
+        if (!bip || !man.length) continue;
+        const best = man.reduce((a, x) => (x.test.mean > a.test.mean ? x : a));
+        const d = bip.test.mean - best.test.mean;
+        console.log(
+          `- ${task}, ${b}: BIPEFT ${pm(bip.test)} against the best manual type, ${best.label} ${pm(best.test)}: ${d >= 0 ? '+' : ''}${(100 * d).toFixed(2)} points (${d >= 0 ? 'at least as good' : 'below'})`,
         );
       }
       console.log('');
