@@ -31,7 +31,12 @@ function walk(dir, found) {
 }
 
 const found = { runs: [], compares: [] };
-for (const r of roots) walk(r, found);
+for (const r of roots) {
+  // A root may itself be a comparison or a run directory.
+  if (existsSync(join(r, 'cells.json'))) found.compares.push(r);
+  else if (existsSync(join(r, 'result.json'))) found.runs.push(r);
+  else walk(r, found);
+}
 
 const stat = (xs) => {
   const n = xs.length;
