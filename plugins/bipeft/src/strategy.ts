@@ -33,7 +33,7 @@ import type {
   Metrics,
   RngState,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
+import { ConfigError, Rng, deriveSeed, moduleId } from '@peftkit/api';
 import { type Optimizer, type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
 import { softmaxDistanceRegularizer } from './relax.js';
 import { type ArchSample, Supernet, type SupernetState } from './supernet.js';
@@ -54,6 +54,7 @@ export interface BipeftOptions {
   /** Fold pruned/frozen modules into a smaller program once this fraction of it changed. */
   foldFraction?: number;
   evaluateEachEpoch?: boolean;
+  fillBudget?: boolean;
 }
 
 export const bipeftOptionsSchema: JsonSchema = {
@@ -133,6 +134,12 @@ export const bipeftOptionsSchema: JsonSchema = {
       default: true,
       description: 'Score the derived sub-network on the validation split after every epoch.',
     },
+    fillBudget: {
+      type: 'boolean',
+      default: false,
+      description:
+        'After derivation, put pruned modules back (at the rank they had) in order of the importance they had when pruned, while the exact count fits the budget (false: the spec\'s derivation, keep mask and argmax ranks, which can leave much of the budget unused).',
+    },
   },
 };
 
@@ -163,6 +170,9 @@ interface State {
   rounds: number;
   folds: number;
   repaired: string[];
+  /** Smoothed importance of each pruned module at the round that pruned it (its EMA decays after). */
+  prunedImportance: Record<string, number>;
+  filled: string[];
   budgetWarning: string | null;
 }
 
@@ -195,6 +205,7 @@ export class BipeftStrategy implements SearchStrategy {
       tauEnd: options.tauEnd ?? 1,
       foldFraction: options.foldFraction ?? 0.2,
       evaluateEachEpoch: options.evaluateEachEpoch ?? true,
+      fillBudget: options.fillBudget ?? false,
     };
   }
 
@@ -226,6 +237,9 @@ export class BipeftStrategy implements SearchStrategy {
     });
     if (resumed) {
       this.st = resumed as State;
+      // Checkpoints written before budget filling existed lack these.
+      this.st.prunedImportance ??= {};
+      this.st.filled ??= [];
       this.rng = Rng.fromState(this.st.rng);
       this.net = new Supernet(ctx.space.candidates, ctx.modules, entanglement, this.st.net);
       this.weightOpt.restore(this.st.weightOpt);
@@ -260,6 +274,8 @@ export class BipeftStrategy implements SearchStrategy {
       rounds: 0,
       folds: 0,
       repaired: [],
+      prunedImportance: {},
+      filled: [],
       budgetWarning: this.st?.budgetWarning ?? null,
     };
     this.st.budgetWarning = this.warning;
@@ -532,7 +548,10 @@ export class BipeftStrategy implements SearchStrategy {
         modules: statuses,
       });
       if (d.prune.length > 0 || d.freeze.length > 0 || d.event?.round !== undefined) {
-        for (const id of d.prune) this.net.s.kept[id] = false;
+        for (const id of d.prune) {
+          this.net.s.kept[id] = false;
+          st.prunedImportance[id] = scores.get(id) ?? 0;
+        }
         const frozen = d.freeze.map((id) => {
           const c = this.net.byId.get(id)!;
           const idx = this.net.rankIndex(c);
@@ -682,6 +701,7 @@ export class BipeftStrategy implements SearchStrategy {
   outcome(): SearchOutcome {
     let arch: Architecture = this.net.derive(this.opts.earlySelection);
     arch = this.repair(arch);
+    if (this.opts.fillBudget) arch = this.fill(arch);
     const count = this.ctx.modules.countArchitecture(arch);
     return {
       architecture: arch,
@@ -695,6 +715,7 @@ export class BipeftStrategy implements SearchStrategy {
         searchValidation: this.st.validation,
         expectedCurve: this.st.curve,
         budgetRepair: this.st.repaired,
+        budgetFill: this.st.filled,
         warning: this.st.budgetWarning,
         trainableParams: count,
         mode: this.opts.mode,
@@ -741,6 +762,47 @@ export class BipeftStrategy implements SearchStrategy {
         budget,
       });
     }
+    return { modules };
+  }
+
+  /**
+   * Spend the budget the derivation left unused: the trigger's greedy knapsack (§2.7) run over the
+   * slack. Modules outside the derived architecture are put back, most important first (a pruned
+   * module by the importance it had when pruned, since its score decays afterwards), each at the
+   * rank it had, whenever the exact count still fits. Deterministic: ties keep candidate order.
+   */
+  private fill(arch: Architecture): Architecture {
+    const budget = this.ctx.budget.params;
+    const inArch = new Set(arch.modules.map((m) => moduleId(m.type, m.point)));
+    const scores = this.importance.scores();
+    const choice = (c: Candidate): ModuleChoice => ({
+      type: c.type,
+      point: c.point,
+      rank: c.ranks ? c.ranks[this.net.rankIndex(c)]! : null,
+      ...(Object.keys(c.options).length ? { options: { ...(c.options as Record<string, unknown>) } } : {}),
+    });
+    const score = (c: Candidate) => this.st.prunedImportance[c.id] ?? scores.get(c.id) ?? 0;
+    const outside = this.net.candidates
+      .map((c, i) => ({ c, i }))
+      .filter(({ c }) => !inArch.has(c.id))
+      .sort((a, b) => score(b.c) - score(a.c) || a.i - b.i);
+    let total = this.ctx.modules.countArchitecture(arch);
+    const added = new Set<string>();
+    for (const { c } of outside) {
+      const m = choice(c);
+      const size = this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
+      if (total + size > budget) continue;
+      total += size;
+      added.add(c.id);
+    }
+    this.st.filled = [...added];
+    if (added.size === 0) return arch;
+    this.ctx.emit({ type: 'budget-fill', added: this.st.filled, trainableParams: total, budget });
+    // Candidate order, as derive() gives it.
+    const byId = new Map(arch.modules.map((m) => [moduleId(m.type, m.point), m]));
+    const modules = this.net.candidates
+      .filter((c) => byId.has(c.id) || added.has(c.id))
+      .map((c) => byId.get(c.id) ?? choice(c));
     return { modules };
   }
 }

@@ -92,6 +92,8 @@ describe('BIPEFT strategy (tiny fixture)', function () {
       { mode: 'dimension-then-binary', earlySelection: false },
       { gumbel: false, earlySelection: false },
       { earlySelection: false },
+      { pruneBeginEpoch: 0, fillBudget: true },
+      { earlySelection: false, fillBudget: true },
     ];
     const rng = new Rng(2024);
     const seen: string[] = [];
@@ -108,6 +110,40 @@ describe('BIPEFT strategy (tiny fixture)', function () {
     }
     // Not vacuous: some searches keep modules, and budgets vary widely.
     expect(seen.filter((s) => !s.endsWith(':0')).length).to.be.greaterThan(8);
+  });
+
+  it('fillBudget puts pruned modules back into the unused budget, never over it', async () => {
+    const ids = (r: { outcome: { architecture: { modules: { type: string; point: string }[] } } }) =>
+      r.outcome.architecture.modules.map((m) => `${m.type}@${m.point}`);
+    let grew = 0;
+    for (const [fraction, seed] of [
+      [0.15, 1],
+      [0.3, 2],
+      [0.5, 3],
+    ] as const) {
+      const budget = resolveBudget({ params: Math.floor(supernet * fraction) }, 1e6);
+      // The fill happens after the search, so both runs search identically.
+      const plain = (await search(budget, { pruneBeginEpoch: 0, evaluateEachEpoch: false }, seed)).result;
+      const { result, events } = await search(
+        budget,
+        { pruneBeginEpoch: 0, evaluateEachEpoch: false, fillBudget: true },
+        seed,
+      );
+      const before = toolkit.countArchitecture(plain.outcome.architecture);
+      const after = toolkit.countArchitecture(result.outcome.architecture);
+      expect(ids(result)).to.include.members(ids(plain));
+      expect(after).to.be.at.most(budget.params);
+      expect(after).to.be.at.least(before);
+      const added = ids(result).filter((id) => !ids(plain).includes(id));
+      expect(result.outcome.summary!.budgetFill).to.have.members(added);
+      const fill = events.find((e) => e.type === 'budget-fill');
+      if (added.length > 0) {
+        grew++;
+        expect(fill?.added).to.have.members(added);
+        expect(fill?.trainableParams).to.equal(after);
+      } else expect(fill).to.equal(undefined);
+    }
+    expect(grew, 'some derivation left room for a pruned module').to.be.greaterThan(0);
   });
 
   it('rejects a budget below the smallest module with a clear error', async () => {
