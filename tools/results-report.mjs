@@ -125,12 +125,17 @@ function manualLabels(dir) {
   return labels;
 }
 
-/** compare.json of a finished comparison; for an unfinished one, the same summary from its finished cells. */
+/**
+ * compare.json of a finished comparison; for an unfinished one, the same summary from its finished
+ * cells. A comparison resumed with a larger grid keeps its old compare.json until it finishes again,
+ * so compare.json is trusted only when every cell of cells.json has its result.
+ */
 function readComparison(dir) {
-  if (existsSync(join(dir, 'compare.json')))
-    return { ...JSON.parse(readFileSync(join(dir, 'compare.json'), 'utf8')), pending: 0 };
   const meta = JSON.parse(readFileSync(join(dir, 'compare-meta.json'), 'utf8'));
   const cells = JSON.parse(readFileSync(join(dir, 'cells.json'), 'utf8'));
+  const allDone = cells.every((c) => c.dir && existsSync(join(c.dir, 'result.json')));
+  if (allDone && existsSync(join(dir, 'compare.json')))
+    return { ...JSON.parse(readFileSync(join(dir, 'compare.json'), 'utf8')), pending: 0 };
   const groups = new Map();
   let pending = 0;
   for (const cell of cells) {
