@@ -138,7 +138,7 @@ export const bipeftOptionsSchema: JsonSchema = {
       type: 'boolean',
       default: false,
       description:
-        'After derivation, put pruned modules back (at the rank they had) in order of the importance they had when pruned, while the exact count fits the budget (false: the spec\'s derivation, keep mask and argmax ranks, which can leave much of the budget unused).',
+        "After derivation, put pruned modules back (at the rank they had) in order of the importance they had when pruned, while the exact count fits the budget (false: the spec's derivation, keep mask and argmax ranks, which can leave much of the budget unused).",
     },
   },
 };
