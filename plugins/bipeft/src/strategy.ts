@@ -775,12 +775,6 @@ export class BipeftStrategy implements SearchStrategy {
     const budget = this.ctx.budget.params;
     const inArch = new Set(arch.modules.map((m) => moduleId(m.type, m.point)));
     const scores = this.importance.scores();
-    const choice = (c: Candidate): ModuleChoice => ({
-      type: c.type,
-      point: c.point,
-      rank: c.ranks ? c.ranks[this.net.rankIndex(c)]! : null,
-      ...(Object.keys(c.options).length ? { options: { ...(c.options as Record<string, unknown>) } } : {}),
-    });
     const score = (c: Candidate) => this.st.prunedImportance[c.id] ?? scores.get(c.id) ?? 0;
     const outside = this.net.candidates
       .map((c, i) => ({ c, i }))
@@ -789,7 +783,7 @@ export class BipeftStrategy implements SearchStrategy {
     let total = this.ctx.modules.countArchitecture(arch);
     const added = new Set<string>();
     for (const { c } of outside) {
-      const m = choice(c);
+      const m = this.net.choiceOf(c);
       const size = this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
       if (total + size > budget) continue;
       total += size;
@@ -802,7 +796,7 @@ export class BipeftStrategy implements SearchStrategy {
     const byId = new Map(arch.modules.map((m) => [moduleId(m.type, m.point), m]));
     const modules = this.net.candidates
       .filter((c) => byId.has(c.id) || added.has(c.id))
-      .map((c) => byId.get(c.id) ?? choice(c));
+      .map((c) => byId.get(c.id) ?? this.net.choiceOf(c));
     return { modules };
   }
 }

@@ -8,6 +8,7 @@
 import type {
   Architecture,
   Candidate,
+  ModuleChoice,
   ModuleStatus,
   ModuleToolkit,
   ParamSet,
@@ -307,13 +308,18 @@ export class Supernet {
         const frozen = this.s.frozen[c.id];
         if (frozen === undefined && !useKeepMask && argmax(this.s.alpha[c.id]!) === 0) continue;
       } else if (!useKeepMask && argmax(this.s.beta[c.id]!) !== 1) continue;
-      modules.push({
-        type: c.type,
-        point: c.point,
-        rank: c.ranks ? c.ranks[this.rankIndex(c)]! : null,
-        ...(Object.keys(c.options).length ? { options: { ...(c.options as Record<string, unknown>) } } : {}),
-      });
+      modules.push(this.choiceOf(c));
     }
     return { modules };
+  }
+
+  /** The module choice a candidate stands for now: its type and point at its current rank. */
+  choiceOf(c: Candidate): ModuleChoice {
+    return {
+      type: c.type,
+      point: c.point,
+      rank: c.ranks ? c.ranks[this.rankIndex(c)]! : null,
+      ...(Object.keys(c.options).length ? { options: { ...(c.options as Record<string, unknown>) } } : {}),
+    };
   }
 }
