@@ -1,5 +1,5 @@
 /**
- * Container module of the BIPEFT plugin: the S1 and S2 search spaces, the sensitivity importance
+ * Container module of the BIPEFT plugin: the S1, S2 and mixed search spaces, the sensitivity importance
  * estimator, the budget scheduler and the search strategy, each behind its extension point and
  * replaceable one at a time (the strategy's `importance` and `scheduler` options name any
  * registered estimator and scheduler).
@@ -7,7 +7,14 @@
 import { type ComponentRef, ContainerModule, contribute } from '@peftkit/api';
 import { BipeftBudgetScheduler, type SchedulerOptions, schedulerOptionsSchema } from './scheduler.js';
 import { BipeftSensitivity, type SensitivityOptions, sensitivityOptionsSchema } from './sensitivity.js';
-import { PatternSpace, S1_ENTRIES, S2_ENTRIES, type SpaceOptions, spaceOptionsSchema } from './spaces.js';
+import {
+  MIXED_ENTRIES,
+  PatternSpace,
+  S1_ENTRIES,
+  S2_ENTRIES,
+  type SpaceOptions,
+  spaceOptionsSchema,
+} from './spaces.js';
 import { type BipeftOptions, BipeftStrategy, bipeftOptionsSchema } from './strategy.js';
 
 const componentRef = (what: string, def: string, kind: string) => ({
@@ -38,6 +45,14 @@ export default new ContainerModule(({ bind }) => {
     description: 'AutoPEFT space: serial adapter, parallel adapter and (gated) prefix per layer',
     optionsSchema: spaceOptionsSchema,
     create: (o) => new PatternSpace('s2', S2_ENTRIES, o as SpaceOptions),
+  });
+  contribute(bind, {
+    kind: 'search-space',
+    name: 'mixed',
+    description:
+      "Every manual baseline's module type at its default positions: LoRA on the projections, serial adapters after both sublayers, prefixes, BitFit, LNFit",
+    optionsSchema: spaceOptionsSchema,
+    create: (o) => new PatternSpace('mixed', MIXED_ENTRIES, o as SpaceOptions),
   });
   contribute(bind, {
     kind: 'importance-estimator',

@@ -10,6 +10,13 @@
  * S2 (`s2`, the AutoPEFT space): per layer, a serial adapter and a parallel adapter on the FFN
  * sublayer and a (gated) prefix on the self-attention, each on/off + size.
  *
+ * Mixed (`mixed`, a peftkit addition, not in the paper): every module type the manual baselines
+ * use, each at its default positions there — LoRA on the six projections, a serial adapter after
+ * both sublayers (Houlsby), a prefix on every self-attention, BitFit on every linear layer and
+ * LayerNorm, LNFit on every LayerNorm — so that any uniform manual configuration whose rank is a
+ * candidate is also a point of the space, and a comparison against them tests the search rather
+ * than the space (S1 holds no full adapter or prefix; S2 no LoRA, BitFit or LNFit).
+ *
  * The binary and rank dimensions stay separate: every candidate has an on/off decision, and ranked
  * ones a set of candidate ranks (default {1, 4, 8}).
  */
@@ -50,6 +57,15 @@ export const S2_ENTRIES: SpaceEntry[] = [
   { type: 'adapter', targets: ['layer.*.ffn.sublayer'], options: { activation: 'gelu' } },
   { type: 'parallel-adapter', targets: ['layer.*.ffn.sublayer'], options: { activation: 'gelu' } },
   { type: 'prefix', targets: ['layer.*.attn.scores'], options: { style: 'gated' } },
+];
+
+export const MIXED_ENTRIES: SpaceEntry[] = [
+  { type: 'lora', targets: ['layer.*.attn.{q,k,v,o}', 'layer.*.ffn.{in,out}'] },
+  { type: 'adapter', targets: ['layer.*.attn.sublayer', 'layer.*.ffn.sublayer'] },
+  { type: 'prefix', targets: ['layer.*.attn.scores'] },
+  // Every linear layer and LayerNorm, as manual BitFit (matching keeps the kinds BitFit attaches to).
+  { type: 'bitfit', targets: ['**'] },
+  { type: 'lnfit', targets: ['layer.*.ln_attn', 'layer.*.ln_ffn'] },
 ];
 
 export const spaceOptionsSchema: JsonSchema = {

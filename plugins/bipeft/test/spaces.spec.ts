@@ -14,7 +14,7 @@ import { PeftToolkit } from '@peftkit/nn';
 import { builtinModuleTypes } from '@peftkit/plugin-peft-modules';
 import { loadUseLite } from '@peftkit/plugin-use-lite';
 import { tinyBackbone, tinyTask, toModuleTypes } from '@peftkit/testing';
-import { PatternSpace, S1_ENTRIES, S2_ENTRIES } from '../src/spaces.js';
+import { MIXED_ENTRIES, PatternSpace, S1_ENTRIES, S2_ENTRIES } from '../src/spaces.js';
 
 const types = toModuleTypes(builtinModuleTypes);
 const s1 = (ranks?: number[]) => new PatternSpace('s1', S1_ENTRIES, ranks ? { ranks } : {});
@@ -255,9 +255,50 @@ describe('BIPEFT search spaces (spaces.ts)', () => {
     });
   });
 
+  describe('mixed (every manual type at its default positions)', () => {
+    it('USE-lite: LoRA ×12, Houlsby adapters ×4, prefixes ×2, BitFit on all 18 linears/LNs, LNFit ×4', () => {
+      const use = loadUseLite();
+      const tk = new PeftToolkit(use, tinyTask().info, types);
+      const cs = new PatternSpace('mixed', MIXED_ENTRIES).build(use.info, types).candidates;
+      const ids = (t: string) => cs.filter((c) => c.type === t).map((c) => c.point);
+      const layers = (names: string[]) => [0, 1].flatMap((l) => names.map((n) => `layer.${l}.${n}`));
+      expect(ids('lora')).to.deep.equal(
+        layers(['attn.q', 'attn.k', 'attn.v', 'attn.o', 'ffn.in', 'ffn.out']),
+      );
+      expect(ids('adapter')).to.deep.equal(layers(['attn.sublayer', 'ffn.sublayer']));
+      expect(ids('prefix')).to.deep.equal(layers(['attn.scores']));
+      // Manual BitFit's targets: every linear layer and LayerNorm, the residual projection of
+      // layer 0 (256 → 512) and the pooler included.
+      const vec = ['ln_attn', 'attn.q', 'attn.k', 'attn.v', 'attn.o'];
+      expect(ids('bitfit')).to.deep.equal([
+        ...layers([...vec, 'attn.residual', 'ln_ffn', 'ffn.in', 'ffn.out']).filter(
+          (p) => p !== 'layer.1.attn.residual',
+        ),
+        'pooler',
+      ]);
+      expect(ids('lnfit')).to.deep.equal(layers(['ln_attn', 'ln_ffn']));
+      expect(cs.length).to.equal(40);
+      const ofType = (t: string, r: number) =>
+        total(
+          tk,
+          cs.filter((c) => c.type === t),
+          r,
+        );
+      // Hand-computed at rank 8: LoRA as in S1 (116,736); adapters 4·((2·512+1)·8 + 512) = 34,848 —
+      // the manual adapter at 0.5 % of USE-lite, exactly; gated prefixes 2·8·256 + 1 + 2·8·512 + 1;
+      // BitFit 4,608 (layer 0) + 5,120 (layer 1) + 512 (pooler) = 10,240 — manual BitFit's count.
+      expect(ofType('lora', 8)).to.equal(116_736);
+      expect(ofType('adapter', 8)).to.equal(34_848);
+      expect(ofType('prefix', 8)).to.equal(4_097 + 8_193);
+      expect(ofType('bitfit', 8)).to.equal(10_240);
+      expect(ofType('lnfit', 8)).to.equal(1_792);
+      expect(total(tk, cs, 8)).to.equal(175_906);
+    });
+  });
+
   describe('rank sets', () => {
     it('the default candidate ranks are {1, 4, 8}, only on ranked modules', () => {
-      for (const space of [s1(), s2()]) {
+      for (const space of [s1(), s2(), new PatternSpace('mixed', MIXED_ENTRIES)]) {
         for (const c of space.build(tiny.info, types).candidates) {
           if (c.type === 'bitfit' || c.type === 'lnfit') expect(c.ranks).to.equal(null);
           else expect(c.ranks).to.deep.equal([1, 4, 8]);
