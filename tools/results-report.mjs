@@ -114,7 +114,6 @@ if (byPreset.size > 0) {
 
 // ---------------------------------------------------------------------------------------------
 // Comparisons.
-/** Labels of a comparison's cells run by the manual strategy (one module type at a budget). */
 /** Labels of the cells that ran strategy `name` (from their result.json). */
 function labelsOfStrategy(dir, name) {
   const labels = new Set();
@@ -223,22 +222,22 @@ for (const dir of found.compares) {
         );
       }
       console.log('');
-      // Each BIPEFT line (any space or option) against the best manual single-type configuration at
-      // each budget (issue 6's proof).
-      const manual = labelsOfStrategy(dir, 'manual');
-      for (const l of labelsOfStrategy(dir, 'bipeft')) {
-        for (const b of budgets) {
-          const bip = rows.find((x) => x.label === l && x.budget === b);
-          const man = rows.filter((x) => x.budget === b && manual.has(x.label));
-          if (!bip || !man.length) continue;
-          const best = man.reduce((a, x) => (x.test.mean > a.test.mean ? x : a));
-          const d = bip.test.mean - best.test.mean;
-          console.log(
-            `- ${task}, ${b}: ${l} ${pm(bip.test)} against the best manual type, ${best.label} ${pm(best.test)}: ${d >= 0 ? '+' : ''}${(100 * d).toFixed(2)} points (${d >= 0 ? 'at least as good' : 'below'})`,
-          );
-        }
-      }
-      console.log('');
     }
+    // Each BIPEFT line (any space or option) against the best manual single-type configuration at
+    // each budget (issue 6's proof).
+    const manual = labelsOfStrategy(dir, 'manual');
+    for (const l of labelsOfStrategy(dir, 'bipeft')) {
+      for (const b of budgets) {
+        const bip = rows.find((x) => x.label === l && x.budget === b);
+        const man = rows.filter((x) => x.budget === b && manual.has(x.label));
+        if (!bip || !man.length) continue;
+        const best = man.reduce((a, x) => (x.test.mean > a.test.mean ? x : a));
+        const d = bip.test.mean - best.test.mean;
+        console.log(
+          `- ${task}, ${b}: ${l} ${pm(bip.test)} against the best manual type, ${best.label} ${pm(best.test)}: ${d >= 0 ? '+' : ''}${(100 * d).toFixed(2)} points (${d >= 0 ? 'at least as good' : 'below'})`,
+        );
+      }
+    }
+    console.log('');
   }
 }
