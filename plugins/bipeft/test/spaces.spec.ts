@@ -125,6 +125,14 @@ function t5LargeBlock(): BackboneInfo {
 const total = (toolkit: PeftToolkit, cs: readonly Candidate[], rank: number) =>
   cs.reduce((a, c) => a + toolkit.count(c.type, c.point, c.ranks ? rank : null, { ...c.options }), 0);
 
+/** The total of one module type's candidates at `rank` (so a compensating error cannot hide). */
+const totalOfType = (toolkit: PeftToolkit, cs: readonly Candidate[], type: string, rank: number) =>
+  total(
+    toolkit,
+    cs.filter((c) => c.type === type),
+    rank,
+  );
+
 describe('BIPEFT search spaces (spaces.ts)', () => {
   const tiny = tinyBackbone({ hidden: 16, layers: 2 });
 
@@ -207,16 +215,10 @@ describe('BIPEFT search spaces (spaces.ts)', () => {
       expect(total(tk, cs, 8)).to.equal(74_016 + 89_632);
       expect(total(tk, cs, 8)).to.equal(163_648);
       // And per type, so a compensating error cannot hide.
-      const ofType = (t: string) =>
-        total(
-          tk,
-          cs.filter((c) => c.type === t),
-          8,
-        );
-      expect(ofType('lora')).to.equal(116_736);
-      expect(ofType('lowrank-adapter')).to.equal(35_904);
-      expect(ofType('bitfit')).to.equal(9_216);
-      expect(ofType('lnfit')).to.equal(1_792);
+      expect(totalOfType(tk, cs, 'lora', 8)).to.equal(116_736);
+      expect(totalOfType(tk, cs, 'lowrank-adapter', 8)).to.equal(35_904);
+      expect(totalOfType(tk, cs, 'bitfit', 8)).to.equal(9_216);
+      expect(totalOfType(tk, cs, 'lnfit', 8)).to.equal(1_792);
       // At rank 1: LoRA 116,736/8; LRA 4·(2·528 + 528) = 6,336; vectors unchanged.
       expect(total(tk, cs, 1)).to.equal(116_736 / 8 + 6_336 + 9_216 + 1_792);
     });
@@ -278,20 +280,14 @@ describe('BIPEFT search spaces (spaces.ts)', () => {
       ]);
       expect(ids('lnfit')).to.deep.equal(layers(['ln_attn', 'ln_ffn']));
       expect(cs.length).to.equal(40);
-      const ofType = (t: string, r: number) =>
-        total(
-          tk,
-          cs.filter((c) => c.type === t),
-          r,
-        );
       // Hand-computed at rank 8: LoRA as in S1 (116,736); adapters 4·((2·512+1)·8 + 512) = 34,848 —
       // the manual adapter at 0.5 % of USE-lite, exactly; gated prefixes 2·8·256 + 1 + 2·8·512 + 1;
       // BitFit 4,608 (layer 0) + 5,120 (layer 1) + 512 (pooler) = 10,240 — manual BitFit's count.
-      expect(ofType('lora', 8)).to.equal(116_736);
-      expect(ofType('adapter', 8)).to.equal(34_848);
-      expect(ofType('prefix', 8)).to.equal(4_097 + 8_193);
-      expect(ofType('bitfit', 8)).to.equal(10_240);
-      expect(ofType('lnfit', 8)).to.equal(1_792);
+      expect(totalOfType(tk, cs, 'lora', 8)).to.equal(116_736);
+      expect(totalOfType(tk, cs, 'adapter', 8)).to.equal(34_848);
+      expect(totalOfType(tk, cs, 'prefix', 8)).to.equal(4_097 + 8_193);
+      expect(totalOfType(tk, cs, 'bitfit', 8)).to.equal(10_240);
+      expect(totalOfType(tk, cs, 'lnfit', 8)).to.equal(1_792);
       expect(total(tk, cs, 8)).to.equal(175_906);
     });
   });
