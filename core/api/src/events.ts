@@ -2,7 +2,8 @@
  * Run events: what the engine journals and reporters display. Extension points `reporter` and
  * `executor` live here too, since both are driven by the engine.
  */
-import type { Job, JobResult } from './strategy.js';
+import type { CellRunner, CellWorker, CellWorkerContext } from './cells.js';
+import type { Job, JobResult, Logger } from './strategy.js';
 
 export interface RunEvent {
   /** `run-start`, `phase`, `progress`, `step`, `epoch`, `round`, `prune`, `freeze`, `trial`, `run-end`, ... */
@@ -49,7 +50,14 @@ export interface Executor {
   dispose(): Promise<void>;
 }
 
-/** Extension point `executor`: opens an executor for a run. The built-in `local` one runs jobs in order in this process. */
+/**
+ * Extension point `executor`: opens an executor for a run. The built-in `local` one runs jobs in
+ * order in this process. An executor that also runs whole comparison cells elsewhere offers
+ * `cellRunner` (used by `peftkit compare`, which otherwise runs its cells here, one at a time) and
+ * `serveCells` (used by `peftkit worker`).
+ */
 export interface ExecutorFactory {
   open(ctx: ExecutorContext): Executor;
+  cellRunner?(log: Logger): CellRunner;
+  serveCells?(ctx: CellWorkerContext): Promise<CellWorker>;
 }

@@ -6,6 +6,7 @@
 export * from './backbone.js';
 export * from './backend.js';
 export * from './budget.js';
+export * from './cells.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './importance.js';

@@ -36,5 +36,8 @@ export * from './report/svg.js';
 export * from './orchestrate/export.js';
 export * from './orchestrate/evaluate.js';
 export * from './orchestrate/compare.js';
+export * from './orchestrate/compare-plan.js';
+export * from './orchestrate/cell-execution.js';
+export * from './orchestrate/cell-worker.js';
 export * from './report/compare-report.js';
 export * from './orchestrate/selfcheck.js';

@@ -16,31 +16,40 @@
  * compare-meta.json keeps the preset name and the directories relative paths were written
  * against, so a resumed comparison reads the same data files.
  *
+ * Cells run where the configured executor puts them (cell-execution.ts): here, one after another,
+ * by default; on workers that take them from a queue with `bullmq`. Either way this coordinator
+ * plans the cells, creates their run directories, writes cells.json (with each pending cell's
+ * state: queued, or running on which worker) and, at the end, the reports.
+ *
  * Fairness: every strategy of a (task, budget, seed) cell gets the same data split, backbone,
  * recipes (unless a strategy overrides them) and seed; `matchComputeOf` gives a trial strategy
  * (random search) the search compute another strategy spent on the same cell.
  */
-import type { BudgetSpec, ComponentRef, Logger, Reporter } from '@peftkit/api';
+import type { CellStatus, ComponentRef, Logger, Reporter } from '@peftkit/api';
 import { ConfigError } from '@peftkit/api';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ConfigPath, Origins } from '../config/origins.js';
-import type { CompareStrategy, RunConfig } from '../config/types.js';
-import { completeRecipe } from '../config/validate.js';
+import type { RunConfig } from '../config/types.js';
 import type { Registry } from '../plugins/registry.js';
-import {
-  renderCompareReport,
-  shortError,
-  summariseCells,
-  type CompareEntry,
-  type FailedCompareCell,
-  compareMarkdown,
-} from '../report/compare-report.js';
+import { shortError, type CompareEntry, type FailedCompareCell } from '../report/compare-report.js';
 import type { RunResult } from '../report/result.js';
 import { RunDir, runStamp } from '../run/rundir.js';
 import { toJsonText, writeFileAtomic } from '../util/fs.js';
+import { LocalCellExecution, RemoteCellExecution, type CellExecution } from './cell-execution.js';
+import { collectEntries, writeCompareReports } from './compare-collect.js';
+import {
+  budgetLabel,
+  cellConfig,
+  cellJobId,
+  gridAxes,
+  matchedCellKey,
+  planCells,
+  type CellPlan,
+} from './compare-plan.js';
 import { comparedSpacePath, comparedTaskPath, preflightCompare } from './compare-preflight.js';
-import { componentBaseDirs, runOne } from './run.js';
+import { componentBaseDirs, type RunOptions } from './run.js';
 
 export interface CompareOptions {
   config: RunConfig;
@@ -58,95 +67,13 @@ export interface CompareOptions {
   origins?: Origins;
 }
 
-interface CellPlan {
-  key: string;
-  label: string;
-  task: ComponentRef;
-  budget: BudgetSpec;
-  budgetLabel: string;
-  seed: number;
-  /** Indices into the comparison's tasks and budgets (absent in cells.json of older versions). */
-  taskIndex?: number;
-  budgetIndex?: number;
-  dir?: string;
-  /** `done` once result.json is written; `failed` with the error when the run threw. */
-  status?: 'done' | 'failed';
-  error?: string;
-  failedAt?: string;
-}
-
 /** compare-meta.json: what a resumed comparison needs besides its configuration. */
 interface CompareMeta {
+  /** The comparison's id: with a cell's key, the id of the cell's job (older comparisons: none). */
+  id?: string;
   preset: string | null;
   /** Directory that relative paths at each configuration path (JSON of the path) are resolved against. */
   baseDirs: Record<string, string>;
-}
-
-export function budgetLabel(b: BudgetSpec): string {
-  return b.params !== undefined ? `${b.params} params` : `ratio ${b.ratio}`;
-}
-
-function plan(config: RunConfig): CellPlan[] {
-  const spec = config.compare!;
-  const tasks = spec.tasks ?? [config.task];
-  const budgets = spec.budgets ?? (config.budget ? [config.budget] : []);
-  if (budgets.length === 0)
-    throw new ConfigError(
-      'a comparison needs budgets (compare.budgets or budget)',
-      undefined,
-      'compare.budgets',
-    );
-  // Strategies whose compute is matched to another one run after it.
-  const order = [...spec.strategies].sort((a, b) =>
-    a.matchComputeOf === b.label ? 1 : b.matchComputeOf === a.label ? -1 : 0,
-  );
-  const cells: CellPlan[] = [];
-  for (const [taskIndex, task] of tasks.entries()) {
-    for (const [budgetIndex, budget] of budgets.entries()) {
-      for (const seed of config.seeds) {
-        for (const st of order) {
-          cells.push({
-            key: `${st.label}|${task.name}|${budgetLabel(budget)}|${seed}`,
-            label: st.label,
-            task,
-            budget,
-            budgetLabel: budgetLabel(budget),
-            seed,
-            taskIndex,
-            budgetIndex,
-          });
-        }
-      }
-    }
-  }
-  return cells;
-}
-
-function cellConfig(
-  config: RunConfig,
-  st: CompareStrategy,
-  cell: CellPlan,
-  dir: string,
-  computeSteps?: number,
-): RunConfig {
-  const strategy: ComponentRef =
-    computeSteps !== undefined
-      ? { name: st.strategy.name, options: { ...(st.strategy.options ?? {}), computeSteps } }
-      : st.strategy;
-  return {
-    ...config,
-    task: cell.task,
-    budget: cell.budget,
-    strategy,
-    ...(st.space ? { space: st.space } : {}),
-    seeds: [cell.seed],
-    recipes: {
-      search: completeRecipe({ ...config.recipes.search, ...(st.recipes?.search ?? {}) }),
-      retrain: completeRecipe({ ...config.recipes.retrain, ...(st.recipes?.retrain ?? {}) }),
-    },
-    output: { dir: join(dir, 'runs'), name: `${cell.label}-${cell.task.name}` },
-    compare: undefined,
-  };
 }
 
 export interface CompareResult {
@@ -189,6 +116,39 @@ function discardRunDir(path: string, runsDir: string, log: Logger): void {
   rmSync(path, { recursive: true, force: true });
 }
 
+/** Package names of the plugins that contribute the components a cell's configuration names. */
+function pluginsOf(registry: Registry, cfg: RunConfig): string[] {
+  const refs: Array<[Parameters<Registry['list']>[0], ComponentRef | undefined]> = [
+    ['backbone', cfg.backbone],
+    ['task', cfg.task],
+    ['training-backend', cfg.backend],
+    ['search-space', cfg.space],
+    ['search-strategy', cfg.strategy],
+  ];
+  const names = new Set<string>();
+  for (const [kind, ref] of refs) {
+    const c = ref && registry.list(kind).find((x) => x.name === ref.name);
+    if (c && c.plugin.origin !== 'engine') names.add(c.plugin.name);
+  }
+  return [...names].sort();
+}
+
+/** The configured executor's CellRunner, or this process. */
+async function openCellExecution(
+  opts: CompareOptions,
+  config: RunConfig,
+  baseDir: string,
+): Promise<CellExecution> {
+  const factory = await opts.registry.create(
+    'executor',
+    config.executor,
+    opts.registry.context({ baseDir, log: opts.log }),
+  );
+  return factory.cellRunner
+    ? new RemoteCellExecution(factory.cellRunner(opts.log))
+    : new LocalCellExecution();
+}
+
 export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
   let dir: string;
   let config: RunConfig;
@@ -210,12 +170,11 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
         undefined,
         'compare',
       );
-    cells = plan(config);
+    cells = planCells(config);
     dir = resolve(config.output.dir, `${config.output.name}-compare-${runStamp(new Date())}`);
   }
   const spec = config.compare!;
-  const tasks = spec.tasks ?? [config.task];
-  const budgets = spec.budgets ?? (config.budget ? [config.budget] : []);
+  const { tasks, budgets } = gridAxes(config);
   const preset = meta?.preset ?? opts.preset;
   const baseOf = (path: ConfigPath): string =>
     meta?.baseDirs[JSON.stringify(path)] ?? opts.baseDirFor?.([...path]) ?? process.cwd();
@@ -250,68 +209,93 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(join(dir, 'compare-config.json'), `${toJsonText(config, 2)}\n`);
     meta = {
+      id: randomUUID(),
       preset: opts.preset,
       baseDirs: Object.fromEntries(recordedPaths(config).map((p) => [JSON.stringify(p), baseOf(p)])),
     };
     writeFileAtomic(join(dir, 'compare-meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   }
+  const compareId = meta?.id ?? basename(dir);
   const saveCells = () => writeFileAtomic(join(dir, 'cells.json'), `${JSON.stringify(cells, null, 2)}\n`);
   saveCells();
   const runsDir = join(dir, 'runs');
   const strategies = new Map(spec.strategies.map((s) => [s.label, s]));
   const results = new Map<string, RunResult>();
+  const byKey = new Map(cells.map((c) => [c.key, c]));
+  const note = (i: number, cell: CellPlan, status: string) => {
+    for (const r of opts.reporters)
+      r.onEvent({
+        type: 'compare-cell',
+        cell: i + 1,
+        of: cells.length,
+        label: cell.label,
+        task: cell.task.name,
+        budget: cell.budgetLabel,
+        seed: cell.seed,
+        status,
+      });
+  };
+
+  // Cells that finished or failed before (a resumed comparison) are settled first.
+  const toRun: number[] = [];
   for (const [i, cell] of cells.entries()) {
-    const st = strategies.get(cell.label)!;
-    const note = (m: string) => {
-      for (const r of opts.reporters)
-        r.onEvent({
-          type: 'compare-cell',
-          cell: i + 1,
-          of: cells.length,
-          label: cell.label,
-          task: cell.task.name,
-          budget: cell.budgetLabel,
-          seed: cell.seed,
-          status: m,
-        });
-    };
     if (finished(cell)) {
       results.set(cell.key, JSON.parse(readFileSync(join(cell.dir!, 'result.json'), 'utf8')) as RunResult);
       if (cell.status !== 'done') {
         cell.status = 'done';
+        delete cell.worker;
         delete cell.error;
         delete cell.failedAt;
         saveCells();
       }
-      note('done earlier');
-      continue;
-    }
-    if (cell.status === 'failed' && !opts.retryFailed) {
-      note(`failed earlier: ${shortError(cell.error ?? '')}`);
-      continue;
-    }
+      note(i, cell, 'done earlier');
+    } else if (cell.status === 'failed' && !opts.retryFailed) {
+      note(i, cell, `failed earlier: ${shortError(cell.error ?? '')}`);
+    } else toRun.push(i);
+  }
+
+  const recordFailure = (i: number, cell: CellPlan, message: string) => {
+    cell.status = 'failed';
+    cell.error = message;
+    cell.failedAt = new Date().toISOString();
+    saveCells();
+    opts.log.warn(
+      `run ${i + 1}/${cells.length} (${cell.label}, ${cell.task.name}, ${cell.budgetLabel}, seed ${cell.seed}) failed; the comparison goes on: ${message}`,
+    );
+    note(i, cell, `failed: ${shortError(message)}`);
+  };
+
+  /** Run one cell through `execution`; records its outcome in cells.json and never throws. */
+  const runCell = async (execution: CellExecution, i: number): Promise<void> => {
+    const cell = cells[i]!;
+    const st = strategies.get(cell.label)!;
     let runDir: RunDir | undefined;
+    let task: Parameters<CellExecution['run']>[0] | undefined;
     try {
       let computeSteps: number | undefined;
-      if (st.matchComputeOf) {
-        const ref = results.get(`${st.matchComputeOf}|${cell.task.name}|${cell.budgetLabel}|${cell.seed}`);
+      const refKey = matchedCellKey(cell, st);
+      if (refKey !== undefined) {
+        const ref = results.get(refKey);
         if (!ref)
           throw new Error(
             `the ${st.matchComputeOf} run whose search compute this cell matches did not finish (it failed)`,
           );
         computeSteps = Math.max(1, ref.searchCompute.gradientJobs + ref.searchCompute.trainSteps);
       }
-      const cfg = cellConfig(config, st, cell, dir, computeSteps);
+      const remote = execution instanceof RemoteCellExecution;
+      const cellCfg = cellConfig(config, st, cell, dir, computeSteps);
+      // A cell that runs elsewhere runs its own jobs there, in that process.
+      const cfg: RunConfig = remote ? { ...cellCfg, executor: { name: 'local' } } : cellCfg;
       let resuming = false;
       if (cell.dir && existsSync(cell.dir)) {
         try {
           runDir = RunDir.open(cell.dir);
-          resuming = runDir.loadCheckpoint() !== undefined;
+          resuming = !remote && runDir.loadCheckpoint() !== undefined;
         } catch (e) {
           opts.log.debug(`${cell.dir}: ${(e as Error).message}`);
           runDir = undefined;
         }
-        if (!resuming) {
+        if (!resuming && !remote) {
           // Started (or failed) but never checkpointed: start over in a fresh directory.
           discardRunDir(cell.dir, runsDir, opts.log);
           runDir = undefined;
@@ -326,81 +310,101 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
         if (path.length === 1 && path[0] === 'space') return baseOf(comparedSpacePath(config, j));
         return baseOf(path);
       };
+      const baseDirs = componentBaseDirs(cellBaseDirFor);
       // The cell's directory is a run like any other: `search --resume`, `eval` and `export` work on it.
       runDir ??= RunDir.create(cfg.output.dir, cfg.output.name, cell.seed, cfg, new Date(), {
         command: 'search',
-        baseDirs: componentBaseDirs(cellBaseDirFor),
+        baseDirs,
       });
       cell.dir = runDir.path;
-      delete cell.status;
+      cell.status = remote ? 'queued' : 'running';
+      delete cell.worker;
       delete cell.error;
       delete cell.failedAt;
       saveCells();
-      note(resuming ? 'resuming' : 'running');
+      note(i, cell, resuming ? 'resuming' : cell.status);
       // No origins for a cell's components: its config puts compare.tasks[i] etc. at `task`.
-      const finishedRun = await runOne(
-        { ...opts, origins: undefined, preset, config: cfg, command: 'search', baseDirFor: cellBaseDirFor },
-        cell.seed,
+      const runOptions: RunOptions = {
+        ...opts,
+        origins: undefined,
+        preset,
+        config: cfg,
+        command: 'search',
+        baseDirFor: cellBaseDirFor,
+      };
+      task = {
+        spec: {
+          id: cellJobId(compareId, cell),
+          title: `${cell.label}, ${cell.task.name}, ${cell.budgetLabel}, seed ${cell.seed}`,
+          config: JSON.parse(JSON.stringify({ ...cfg, plugins: [] })) as Record<string, unknown>,
+          baseDirs,
+          seed: cell.seed,
+          preset,
+          plugins: pluginsOf(opts.registry, cfg),
+        },
         runDir,
         resuming,
-      );
-      results.set(cell.key, finishedRun.result);
+        runOptions,
+      };
+      const onStatus = (s: CellStatus) => {
+        if (s.state === cell.status && s.worker === cell.worker) return;
+        cell.status = s.state;
+        if (s.worker) cell.worker = s.worker;
+        else delete cell.worker;
+        saveCells();
+        note(i, cell, s.state === 'running' && s.worker ? `running on ${s.worker}` : s.state);
+      };
+      const result = await execution.run(task, onStatus);
+      results.set(cell.key, result);
       cell.status = 'done';
       saveCells();
+      if (remote) note(i, cell, `done on ${cell.worker ?? 'a worker'}`);
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      cell.status = 'failed';
-      cell.error = message;
-      cell.failedAt = new Date().toISOString();
-      saveCells();
-      opts.log.warn(
-        `run ${i + 1}/${cells.length} (${cell.label}, ${cell.task.name}, ${cell.budgetLabel}, seed ${cell.seed}) failed; the comparison goes on: ${message}`,
-      );
-      note(`failed: ${shortError(message)}`);
+      recordFailure(i, cell, e instanceof Error ? e.message : String(e));
     } finally {
       // runOne closes its directory, except when it fails before its components exist.
       runDir?.close();
     }
-  }
-  const out: CompareEntry[] = cells.map((c): CompareEntry => {
-    const r = results.get(c.key);
-    const common = {
-      label: c.label,
-      strategy: strategies.get(c.label)!.strategy.name,
-      task: c.task.name,
-      budget: c.budgetLabel,
-      seed: c.seed,
-    };
-    if (!r) {
-      return {
-        status: 'failed',
-        ...common,
-        budgetParams: null,
-        dir: c.dir ?? null,
-        error: c.error ?? 'the run did not finish',
+    if (task)
+      await execution
+        .settled(task)
+        .catch((e) => opts.log.debug(`forgetting cell ${cell.key}: ${(e as Error).message}`));
+  };
+
+  if (toRun.length > 0) {
+    const execution = await openCellExecution(opts, config, baseOf(['executor']));
+    try {
+      // A cell is ready once the cell whose compute it matches has settled; cells start in plan
+      // order as long as the execution has free slots.
+      const settled = (key: string) => {
+        const c = byKey.get(key);
+        return !c || results.has(key) || c.status === 'failed';
       };
+      const waiting = [...toRun];
+      const running = new Set<Promise<void>>();
+      while (waiting.length > 0 || running.size > 0) {
+        for (let k = 0; k < waiting.length && running.size < execution.slots;) {
+          const i = waiting[k]!;
+          const refKey = matchedCellKey(cells[i]!, strategies.get(cells[i]!.label)!);
+          if (refKey !== undefined && !settled(refKey)) {
+            k++;
+            continue;
+          }
+          waiting.splice(k, 1);
+          const p: Promise<void> = runCell(execution, i).finally(() => running.delete(p));
+          running.add(p);
+        }
+        if (running.size > 0) await Promise.race(running);
+        else if (waiting.length > 0) {
+          // Only a cell matching the compute of a cell that never ran is left: it cannot run.
+          for (const i of waiting.splice(0)) recordFailure(i, cells[i]!, 'the cell it depends on never ran');
+        }
+      }
+    } finally {
+      await execution.dispose();
     }
-    return {
-      status: 'done',
-      ...common,
-      budgetParams: r.budget?.params ?? null,
-      dir: c.dir!,
-      metrics: r.metrics,
-      primaryMetric: r.task.metrics[0] ?? 'accuracy',
-      trainableParams: r.trainableParams,
-      searchSeconds: r.timings.searchSeconds,
-      retrainSeconds: r.timings.retrainSeconds,
-      totalSeconds: r.timings.totalSeconds,
-      searchCompute: r.searchCompute,
-    };
-  });
-  const failed = out.filter((c): c is FailedCompareCell => c.status === 'failed');
-  const summary = summariseCells(out);
-  writeFileAtomic(
-    join(dir, 'compare.json'),
-    `${JSON.stringify({ preset, cells: out, summary, failed }, null, 2)}\n`,
-  );
-  writeFileAtomic(join(dir, 'compare.md'), compareMarkdown(out, summary, preset));
-  writeFileAtomic(join(dir, 'report.html'), renderCompareReport(out, summary, preset));
+  }
+  const out = collectEntries(cells, results, strategies);
+  const failed = writeCompareReports(dir, out, preset);
   return { dir, cells: out, failed };
 }
