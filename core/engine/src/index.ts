@@ -41,3 +41,4 @@ export * from './orchestrate/cell-execution.js';
 export * from './orchestrate/cell-worker.js';
 export * from './report/compare-report.js';
 export * from './orchestrate/selfcheck.js';
+export * from './tensorboard/index.js';

@@ -47,3 +47,4 @@ export {
   type ModuleTypeSource,
 } from './conformance/common.js';
 export * from './harness.js';
+export * from './python.js';

@@ -514,11 +514,8 @@ export class BipeftStrategy implements SearchStrategy {
     const st = this.st;
     const grads = { ...r.grads };
     if (this.recipe.clipNorm !== null) clipGradNorm(grads, this.recipe.clipNorm);
-    this.weightOpt.step(
-      this.net.s.params,
-      grads,
-      lrAt(Math.min(st.step, this.totalSteps - 1), this.totalSteps, this.recipe),
-    );
+    const lr = lrAt(Math.min(st.step, this.totalSteps - 1), this.totalSteps, this.recipe);
+    this.weightOpt.step(this.net.s.params, grads, lr);
     st.step++;
     // Sensitivity from this iteration's weight and architecture gradients.
     const samples: ImportanceSample[] = [];
@@ -585,6 +582,7 @@ export class BipeftStrategy implements SearchStrategy {
       total: this.totalSteps,
       lossWeight: r.loss,
       lossArch: st.archLoss,
+      lr,
       tau: this.tau(),
       expected,
       budget: this.ctx.budget.params,

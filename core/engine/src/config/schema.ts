@@ -225,6 +225,10 @@ export const CONFIG_SCHEMA = {
           pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
           description: 'run name (letters, digits, ".", "_", "-")',
         },
+        tensorboard: {
+          type: 'boolean',
+          description: 'write TensorBoard event files under <run>/tensorboard/ (default true)',
+        },
       },
     },
   },

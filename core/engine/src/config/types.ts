@@ -43,7 +43,8 @@ export interface RunConfig {
   backend: ComponentRef;
   executor: ComponentRef;
   /** Runs go to `<dir>/<name>-<YYYYMMDD-HHMMSS>-s<seed>/`; `dir` is relative to the working directory. */
-  output: { dir: string; name: string };
+  /** `tensorboard`: write `<run>/tensorboard/` event files (absent in older runs' config.json: on). */
+  output: { dir: string; name: string; tensorboard?: boolean };
   /** The comparison grid of `peftkit compare` (strategies x tasks x budgets x seeds). */
   compare?: CompareSpec;
 }

@@ -129,7 +129,11 @@ export function validateConfig(
     search?: Partial<TrainRecipe>;
     retrain?: Partial<TrainRecipe>;
   };
-  const output = (isPlainObject(raw.output) ? raw.output : {}) as { dir?: string; name?: string };
+  const output = (isPlainObject(raw.output) ? raw.output : {}) as {
+    dir?: string;
+    name?: string;
+    tensorboard?: boolean;
+  };
   const config: RunConfig = {
     ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
     plugins: [...(opts.pluginDirs ?? [])],
@@ -147,6 +151,7 @@ export function validateConfig(
     output: {
       dir: output.dir ?? CONFIG_DEFAULTS.outputDir,
       name: output.name ?? source.name ?? CONFIG_DEFAULTS.outputName,
+      tensorboard: output.tensorboard ?? true,
     },
   };
   return config;

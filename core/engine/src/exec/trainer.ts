@@ -131,6 +131,8 @@ export async function runTrainJob(
       epoch: state.epoch,
       step: state.step,
       trainLoss: state.curve[state.curve.length - 1],
+      // The learning rate of the epoch's last step.
+      lr: lrAt(Math.max(0, state.step - 1), totalSteps, recipe),
     };
     const last = state.epoch >= recipe.epochs || state.step >= totalSteps;
     if (job.select && (state.epoch % recipe.evalEvery === 0 || last)) {

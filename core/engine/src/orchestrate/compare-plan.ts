@@ -126,7 +126,7 @@ export function cellConfig(
       search: completeRecipe({ ...config.recipes.search, ...(st.recipes?.search ?? {}) }),
       retrain: completeRecipe({ ...config.recipes.retrain, ...(st.recipes?.retrain ?? {}) }),
     },
-    output: { dir: join(dir, 'runs'), name: `${cell.label}-${cell.task.name}` },
+    output: { ...config.output, dir: join(dir, 'runs'), name: `${cell.label}-${cell.task.name}` },
     compare: undefined,
   };
 }

@@ -36,6 +36,7 @@ import { Workbench } from '../exec/workbench.js';
 import type { RunResult } from '../report/result.js';
 import { renderRunReport } from '../report/run-report.js';
 import { RunDir } from '../run/rundir.js';
+import { TensorboardLog } from '../tensorboard/run-log.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { engineVersion } from '../util/paths.js';
 import { type ArchitectureSpec, expandArchitecture } from './architecture.js';
@@ -177,10 +178,23 @@ export async function runOne(
   const started = performance.now();
   const { config } = opts;
   const journal = dir.journal();
+  const checkpoint = resuming ? dir.loadCheckpoint<LoopCheckpoint>() : undefined;
+  // The continuation re-emits what came after the checkpoint: replay only the records up to it.
+  const tensorboard =
+    config.output.tensorboard === false
+      ? undefined
+      : TensorboardLog.open(
+          dir.file('tensorboard'),
+          dir.info.startedAt,
+          resuming ? dir.readJournal().records.filter((r) => r.seq <= (checkpoint?.seq ?? 0)) : [],
+        );
   const t0 = Date.now();
   const emit = (e: RunEvent) => {
-    // Progress lines are for the screen only; everything else is journaled.
-    if (e.type !== 'progress') journal.append(e);
+    // Progress lines are for the screen only; everything else is journaled (and logged for TensorBoard).
+    if (e.type !== 'progress') {
+      const record = journal.append(e);
+      tensorboard?.add(record);
+    }
     for (const r of opts.reporters) {
       try {
         r.onEvent({ t: Date.now() - t0, ...e });
@@ -189,7 +203,6 @@ export async function runOne(
       }
     }
   };
-  const checkpoint = resuming ? dir.loadCheckpoint<LoopCheckpoint>() : undefined;
   for (const s of checkpoint?.skipped ?? [])
     opts.log.warn(
       `skipped an unreadable checkpoint ${s.file} (${s.error}); resuming from ${checkpoint!.file}`,
@@ -199,7 +212,13 @@ export async function runOne(
       ? { type: 'resume', fromCheckpointSeq: checkpoint?.seq ?? null, run: dir.id }
       : { type: 'run-start', command: opts.command, run: dir.id, seed, preset: opts.preset ?? null },
   );
-  const c = await createComponents(opts);
+  let c: Components;
+  try {
+    c = await createComponents(opts);
+  } catch (e) {
+    tensorboard?.close();
+    throw e;
+  }
   const log = opts.log;
   try {
     // Tokenising the task can fail on the configuration (a maxLength too short for pairs).
@@ -357,6 +376,7 @@ export async function runOne(
     return { dir: dir.path, result };
   } finally {
     await c.backend.dispose();
+    tensorboard?.close();
     dir.close();
   }
 }
