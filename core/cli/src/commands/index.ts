@@ -1,6 +1,6 @@
 /**
  * The commands of `peftkit`, one module each. A command is a factory taking the CLI context and
- * returning a yargs CommandModule; add new ones (search, train, eval, compare, export, bench) here.
+ * returning a yargs CommandModule; add new ones here.
  */
 import type { CommandModule } from 'yargs';
 import type { CliContext, GlobalArgs } from '../context.js';
@@ -11,6 +11,7 @@ import { searchCommand, trainCommand } from './run.js';
 import { evalCommand, exportCommand } from './artifacts.js';
 import { compareCommand } from './compare.js';
 import { benchCommand } from './bench.js';
+import { serveCommand } from './serve.js';
 
 export type CommandFactory = (ctx: CliContext) => CommandModule<GlobalArgs, never>;
 
@@ -21,6 +22,7 @@ export const COMMANDS: readonly CommandFactory[] = [
   exportCommand as CommandFactory,
   compareCommand as CommandFactory,
   benchCommand as CommandFactory,
+  serveCommand as CommandFactory,
   pluginsCommand as CommandFactory,
   presetsCommand as CommandFactory,
   doctorCommand as CommandFactory,

@@ -222,7 +222,8 @@ export function compareMarkdown(
   return `${lines.join('\n')}\n`;
 }
 
-function bars(
+/** Horizontal bars with an error whisker (search cost per strategy); the live dashboard uses it too. */
+export function bars(
   values: { label: string; value: number; err: number; color: string }[],
   title: string,
   unit: string,
