@@ -151,7 +151,8 @@ export function validateConfig(
     output: {
       dir: output.dir ?? CONFIG_DEFAULTS.outputDir,
       name: output.name ?? source.name ?? CONFIG_DEFAULTS.outputName,
-      tensorboard: output.tensorboard ?? true,
+      // Absent means on (config.json stays as before for presets that do not mention it).
+      ...(output.tensorboard !== undefined ? { tensorboard: output.tensorboard } : {}),
     },
   };
   return config;

@@ -13,6 +13,7 @@ import type { CellRunner, CellSpec, CellStatus } from '@peftkit/api';
 import { join } from 'node:path';
 import type { RunResult } from '../report/result.js';
 import type { RunDir } from '../run/rundir.js';
+import { TensorboardLog } from '../tensorboard/run-log.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { runOne, type RunOptions } from './run.js';
 
@@ -81,6 +82,13 @@ export class RemoteCellExecution implements CellExecution {
       const data = files[name];
       if (data) writeFileAtomic(join(task.runDir.path, name), data);
     }
+    // The worker's TensorBoard log stays there; the coordinator's copy is made from the journal.
+    if (task.runOptions.config.output.tensorboard !== false && files['journal.jsonl'])
+      TensorboardLog.open(
+        task.runDir.file('tensorboard'),
+        task.runDir.info.startedAt,
+        task.runDir.readJournal().records,
+      ).close();
     return result;
   }
 
