@@ -161,6 +161,8 @@ function showRun(id) {
         color: PALETTE[3],
         points: retrain.map((e) => [e.epoch, val(e)]),
       });
+    // A single evaluation is a point, not a line.
+    for (const s of series) s.markers = s.points.length === 1;
     parts.push(
       `<h2>Validation score</h2><div id="chart-validation" data-points="${searchEval.length + retrain.length}">${lineChart(series, { title: `validation ${metric}`, xLabel: 'epoch', yLabel: metric })}</div>`,
     );
