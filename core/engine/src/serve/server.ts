@@ -155,10 +155,8 @@ export async function startDashboard(opts: ServeOptions): Promise<Dashboard> {
       res.write(`event: state\ndata: ${text}\n\n`);
     };
     push();
+    // cells.json is rewritten whenever a cell starts, finishes or fails; compare.json once at the end.
     s.onClose(watch([join(dir, 'cells.json'), join(dir, 'compare.json')], push));
-    // A running cell's result.json appears before cells.json marks it done.
-    const timer = setInterval(push, Math.max(1000, pollMs * 4));
-    s.onClose(() => clearInterval(timer));
   };
 
   const streamList = (req: IncomingMessage, res: ServerResponse) => {
