@@ -12,6 +12,8 @@ import { evalCommand, exportCommand } from './artifacts.js';
 import { compareCommand } from './compare.js';
 import { benchCommand } from './bench.js';
 import { serveCommand } from './serve.js';
+import { statusCommand } from './status.js';
+import { workerCommand } from './worker.js';
 
 export type CommandFactory = (ctx: CliContext) => CommandModule<GlobalArgs, never>;
 
@@ -21,6 +23,8 @@ export const COMMANDS: readonly CommandFactory[] = [
   evalCommand as CommandFactory,
   exportCommand as CommandFactory,
   compareCommand as CommandFactory,
+  statusCommand as CommandFactory,
+  workerCommand as CommandFactory,
   benchCommand as CommandFactory,
   serveCommand as CommandFactory,
   pluginsCommand as CommandFactory,

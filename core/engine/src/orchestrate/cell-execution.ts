@@ -30,8 +30,11 @@ export interface CellTask {
 export interface CellExecution {
   /** How many cells the coordinator hands over at once. */
   readonly slots: number;
-  /** Run the cell; its run directory holds result.json when this resolves. */
-  run(task: CellTask, onStatus: (status: CellStatus) => void): Promise<RunResult>;
+  /** Run the cell; its run directory holds result.json when this resolves (`worker`: where it ran, if elsewhere). */
+  run(
+    task: CellTask,
+    onStatus: (status: CellStatus) => void,
+  ): Promise<{ result: RunResult; worker?: string }>;
   /** The cell's outcome is recorded in cells.json. */
   settled(task: CellTask): Promise<void>;
   dispose(): Promise<void>;
@@ -41,8 +44,8 @@ export interface CellExecution {
 export class LocalCellExecution implements CellExecution {
   readonly slots = 1;
 
-  async run(task: CellTask): Promise<RunResult> {
-    return (await runOne(task.runOptions, task.spec.seed, task.runDir, task.resuming)).result;
+  async run(task: CellTask): Promise<{ result: RunResult }> {
+    return { result: (await runOne(task.runOptions, task.spec.seed, task.runDir, task.resuming)).result };
   }
 
   async settled(): Promise<void> {}
@@ -64,8 +67,11 @@ export class RemoteCellExecution implements CellExecution {
 
   constructor(private readonly runner: CellRunner) {}
 
-  async run(task: CellTask, onStatus: (status: CellStatus) => void): Promise<RunResult> {
-    const { files } = await this.runner.run(task.spec, onStatus);
+  async run(
+    task: CellTask,
+    onStatus: (status: CellStatus) => void,
+  ): Promise<{ result: RunResult; worker: string }> {
+    const { files, worker } = await this.runner.run(task.spec, onStatus);
     const unknown = Object.keys(files).filter((f) => !(CELL_FILES as readonly string[]).includes(f));
     if (unknown.length > 0)
       throw new Error(`the cell's output holds files a run does not write: ${unknown.join(', ')}`);
@@ -89,7 +95,7 @@ export class RemoteCellExecution implements CellExecution {
         task.runDir.info.startedAt,
         task.runDir.readJournal().records,
       ).close();
-    return result;
+    return { result, worker };
   }
 
   async settled(task: CellTask): Promise<void> {

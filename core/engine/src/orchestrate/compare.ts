@@ -28,7 +28,7 @@
 import type { CellStatus, ComponentRef, Logger, Reporter } from '@peftkit/api';
 import { ConfigError } from '@peftkit/api';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ConfigPath, Origins } from '../config/origins.js';
 import type { RunConfig } from '../config/types.js';
@@ -37,7 +37,12 @@ import { shortError, type CompareEntry, type FailedCompareCell } from '../report
 import type { RunResult } from '../report/result.js';
 import { RunDir, runStamp } from '../run/rundir.js';
 import { toJsonText, writeFileAtomic } from '../util/fs.js';
-import { LocalCellExecution, RemoteCellExecution, type CellExecution } from './cell-execution.js';
+import {
+  LocalCellExecution,
+  RemoteCellExecution,
+  type CellExecution,
+  type CellTask,
+} from './cell-execution.js';
 import { collectEntries, writeCompareReports } from './compare-collect.js';
 import {
   budgetLabel,
@@ -236,6 +241,14 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
       });
   };
 
+  // A coordinator killed between creating a cell's run directory and recording it in cells.json
+  // left a directory no cell names: remove it (the cell gets a new one).
+  if (opts.resume && existsSync(runsDir)) {
+    const named = new Set(cells.map((c) => c.dir));
+    for (const name of readdirSync(runsDir))
+      if (!named.has(join(runsDir, name))) discardRunDir(join(runsDir, name), runsDir, opts.log);
+  }
+
   // Cells that finished or failed before (a resumed comparison) are settled first.
   const toRun: number[] = [];
   for (const [i, cell] of cells.entries()) {
@@ -270,7 +283,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
     const cell = cells[i]!;
     const st = strategies.get(cell.label)!;
     let runDir: RunDir | undefined;
-    let task: Parameters<CellExecution['run']>[0] | undefined;
+    let task: CellTask | undefined;
     try {
       let computeSteps: number | undefined;
       const refKey = matchedCellKey(cell, st);
@@ -354,9 +367,10 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
         saveCells();
         note(i, cell, s.state === 'running' && s.worker ? `running on ${s.worker}` : s.state);
       };
-      const result = await execution.run(task, onStatus);
+      const { result, worker } = await execution.run(task, onStatus);
       results.set(cell.key, result);
       cell.status = 'done';
+      if (worker) cell.worker = worker;
       saveCells();
       if (remote) note(i, cell, `done on ${cell.worker ?? 'a worker'}`);
     } catch (e) {

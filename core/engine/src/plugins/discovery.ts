@@ -14,6 +14,7 @@ import { ENGINE_DIR, nodeModulesDirs, workspaceRoot } from '../util/paths.js';
 /** The repository's plugin packages (kept equal to the workspace scan by a test). */
 export const BUILTIN_PLUGIN_PACKAGES: readonly string[] = [
   '@peftkit/plugin-bipeft',
+  '@peftkit/plugin-executor-bullmq',
   '@peftkit/plugin-hf',
   '@peftkit/plugin-onnxruntime',
   '@peftkit/plugin-peft-modules',

@@ -1,0 +1,6 @@
+/** @peftkit/plugin-executor-bullmq: comparison cells on BullMQ workers over Redis. */
+export * from './cell-runner.js';
+export * from './cell-worker.js';
+export * from './executor.js';
+export * from './options.js';
+export * from './wire.js';

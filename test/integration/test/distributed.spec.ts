@@ -1,0 +1,276 @@
+/**
+ * `peftkit compare` with the bullmq executor against a real redis-server (loopback, password,
+ * started and stopped by the test): two workers run a comparison; one is killed with SIGKILL
+ * while it runs a cell and a third joins; the coordinator is killed and `compare --resume`
+ * re-attaches to the queue; Redis is restarted while cells run. compare.json must then equal the
+ * local executor's cell for cell, with every cell counted once. Also: a worker that lacks a
+ * plugin fails the cell with a clear error on the coordinator, and a URL without a password is
+ * refused.
+ */
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { haveRedis, TestRedis } from './redis-server.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const CLI = join(ROOT, 'core/cli/bin/peftkit.js');
+const PLUGIN = fileURLToPath(new URL('../../fixtures/tiny-plugin', import.meta.url));
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exit: Promise<number | null>;
+}
+
+function start(args: string[], cwd: string): Proc {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, out: () => out, err: () => err, exit };
+}
+
+async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 120_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+interface Cell {
+  key: string;
+  status?: string;
+  worker?: string;
+}
+
+function readCells(dir: string): Cell[] {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'cells.json'), 'utf8')) as Cell[];
+  } catch {
+    return [];
+  }
+}
+
+/** What must not depend on where a cell ran: everything but directories and timings. */
+function comparable(cells: Record<string, unknown>[]) {
+  return cells.map((c) => ({
+    label: c.label,
+    task: c.task,
+    budget: c.budget,
+    seed: c.seed,
+    status: c.status,
+    budgetParams: c.budgetParams,
+    trainableParams: c.trainableParams,
+    metrics: c.metrics,
+    searchCompute: c.searchCompute,
+  }));
+}
+
+describe('compare on BullMQ workers over a real Redis', function () {
+  this.timeout(300_000);
+  let dir: string;
+  let redis: TestRedis | undefined;
+  const procs: Proc[] = [];
+  const worker = (name: string, url: string, extra: string[] = []) => {
+    const p = start(
+      ['worker', '--redis', url, '--name', name, '--lock-ms', '3000', '--stalled-ms', '1000', ...extra],
+      dir,
+    );
+    procs.push(p);
+    return p;
+  };
+  const ready = (p: Proc) =>
+    until('a worker to start', () => /takes cells/.test(p.err()) || p.child.exitCode !== null);
+  let local: { cells: Record<string, unknown>[] };
+
+  before(function () {
+    if (!haveRedis()) {
+      if (process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt redis-server)');
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), 'peftkit-distributed-'));
+    writeFileSync(
+      join(dir, 'grid.yaml'),
+      `plugins: [${JSON.stringify(PLUGIN)}]
+backbone: { name: tiny, options: { hidden: 8 } }
+task: { name: tiny, options: { train: 48, validation: 24, test: 24 } }
+backend: { name: onnxruntime, options: { intraOpThreads: 1 } }
+seeds: [1, 2]
+recipes:
+  search: { epochs: 3, batchSize: 8, lr: 0.003 }
+  retrain: { epochs: 2, batchSize: 8, lr: 0.003 }
+compare:
+  strategies:
+    - label: bipeft
+      strategy: { name: bipeft, options: { pruneBeginEpoch: 0, scheduler: { name: bipeft-budget, options: { rounds: 4, window: 2, threshold: 0.5, lastRounds: 1 } } } }
+      space: { name: s1, options: { ranks: [1, 2] } }
+    - label: random
+      strategy: { name: random, options: { trialEpochs: 1 } }
+      space: { name: s1, options: { ranks: [1, 2] } }
+      matchComputeOf: bipeft
+    - label: lora
+      strategy: { name: manual, options: { type: lora } }
+  budgets: [{ params: 600 }]
+output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: grid }
+`,
+    );
+  });
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await redis?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the local executor gives the reference', () => {
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'compare', '--preset', 'grid.yaml', '--json', '--reporter', 'quiet'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    local = JSON.parse(r.stdout) as typeof local;
+    expect(local.cells).to.have.length(6);
+  });
+
+  it('workers killed and joining, the coordinator killed and resumed, Redis restarted: the same compare.json', async () => {
+    redis = await TestRedis.start();
+    const url = redis.url;
+    const withPlugin = ['--plugins', PLUGIN];
+    const [w1, w2] = [worker('w1', url, withPlugin), worker('w2', url, withPlugin)];
+    await ready(w1);
+    await ready(w2);
+    const c1 = start(
+      [
+        'compare',
+        '--preset',
+        'grid.yaml',
+        '--set',
+        'executor.name=bullmq',
+        '--set',
+        `executor.options.url=${url}`,
+        '--set',
+        'executor.options.pollMs=100',
+        '--set',
+        'output.name=remote',
+        '--reporter',
+        'plain',
+      ],
+      dir,
+    );
+    procs.push(c1);
+    const cmp = await until('the comparison directory', () => {
+      const out = join(dir, 'out');
+      const d = existsSync(out) ? readdirSync(out).find((n) => n.startsWith('remote-compare-')) : undefined;
+      return d && existsSync(join(out, d, 'cells.json')) ? join(out, d) : undefined;
+    });
+
+    // w1 dies with SIGKILL in the middle of a cell; w3 joins.
+    const killed = await until('a cell running on w1', () =>
+      readCells(cmp).find((c) => c.status === 'running' && c.worker === 'w1'),
+    );
+    w1.child.kill('SIGKILL');
+    await w1.exit;
+    const w3 = worker('w3', url, withPlugin);
+    await ready(w3);
+
+    // The coordinator dies with SIGKILL once two cells are done; a new one resumes the comparison.
+    await until('two cells done', () => readCells(cmp).filter((c) => c.status === 'done').length >= 2);
+    c1.child.kill('SIGKILL');
+    await c1.exit;
+    const doneBefore = readCells(cmp).filter((c) => c.status === 'done').length;
+    const c2 = start(['compare', '--resume', cmp, '--json', '--reporter', 'plain'], dir);
+    procs.push(c2);
+
+    // Redis restarts while the resumed coordinator waits on cells that workers run.
+    await until(
+      'the resumed coordinator to see a running cell',
+      () => /running on w[23]/.test(c2.err()) || c2.child.exitCode !== null,
+    );
+    expect(c2.child.exitCode, `the resumed coordinator still runs when Redis restarts: ${c2.err()}`).to.equal(
+      null,
+    );
+    expect(readCells(cmp).filter((c) => c.status === 'done').length).to.be.below(6);
+    await redis.restart();
+
+    expect(await c2.exit, c2.err()).to.equal(0);
+    // Both sides saw Redis go away and came back.
+    expect(c2.err()).to.contain('coordinator: reconnected to Redis');
+    expect(w2.err() + w3.err()).to.match(/worker w[23]: reconnected to Redis/);
+    const remote = JSON.parse(c2.out()) as { cells: Record<string, unknown>[] };
+    const written = JSON.parse(readFileSync(join(cmp, 'compare.json'), 'utf8')) as typeof remote;
+    expect(comparable(written.cells)).to.deep.equal(comparable(local.cells));
+    expect(comparable(remote.cells)).to.deep.equal(comparable(local.cells));
+
+    // Every cell once: done, one run directory each, the killed one finished by another worker.
+    const cells = readCells(cmp);
+    expect(cells.map((c) => c.status)).to.deep.equal(Array(6).fill('done'));
+    expect(readdirSync(join(cmp, 'runs'))).to.have.length(6);
+    expect(cells.find((c) => c.key === killed.key)!.worker).to.be.oneOf(['w2', 'w3']);
+    expect(doneBefore).to.be.at.least(2);
+    for (const c of remote.cells) {
+      const run = c.dir as string;
+      for (const f of [
+        'result.json',
+        'architecture.json',
+        'model.safetensors',
+        'report.html',
+        'journal.jsonl',
+      ])
+        expect(existsSync(join(run, f)), `${run}/${f}`).to.equal(true);
+    }
+
+    // `peftkit status` shows the finished comparison.
+    const st = spawnSync(process.execPath, [CLI, 'status', cmp, '--json'], { encoding: 'utf8' });
+    expect(st.status, st.stderr).to.equal(0);
+    const status = JSON.parse(st.stdout) as { finished: boolean; counts: Record<string, number> };
+    expect(status.finished).to.equal(true);
+    expect(status.counts.done).to.equal(6);
+    for (const p of [w2, w3]) p.child.kill('SIGTERM');
+    await Promise.all([w2.exit, w3.exit]);
+  });
+
+  it('a cell that needs a plugin the worker does not load fails with a clear error on the coordinator', async () => {
+    const url = redis!.url;
+    const lonely = worker('lonely', url, ['--queue', 'no-plugins']);
+    await ready(lonely);
+    const c = start(
+      [
+        'compare',
+        '--preset',
+        'grid.yaml',
+        ...['--set', 'seeds=[1]', '--set', 'executor.name=bullmq', '--set', `executor.options.url=${url}`],
+        ...['--set', 'executor.options.queue=no-plugins', '--set', 'executor.options.pollMs=100'],
+        ...['--set', 'output.name=lonely', '--reporter', 'quiet'],
+      ],
+      dir,
+    );
+    procs.push(c);
+    expect(await c.exit).to.equal(1);
+    expect(c.err()).to.contain('on worker lonely: this worker does not load the plugin peftkit-fixture-tiny');
+    expect(c.err()).to.contain('start the worker with --plugins peftkit-fixture-tiny');
+    lonely.child.kill('SIGTERM');
+    await lonely.exit;
+  });
+
+  it('refuses a Redis URL without a password unless --insecure', () => {
+    const r = spawnSync(process.execPath, [CLI, 'worker', '--redis', 'redis://127.0.0.1:1'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.contain('has no password');
+    expect(r.stderr).to.contain('--insecure');
+  });
+});
