@@ -11,18 +11,17 @@
  *   tinyRecipe(overrides)             a small training recipe
  *
  * Workbench-typed values are declared as `HarnessWorkbench` (what the harness itself uses); a test
- * that imports @peftkit/engine names its `Workbench` as the type parameter `W` to use all of it.
+ * names the runtime's `Workbench` as the type parameter `W` to use all of it.
  *
- * The engine is loaded when the harness runs (not imported at build time): the engine's own tests
- * use this package, so a build-time dependency would be circular.
+ * The workbench, executor and search loop come from @peftkit/runtime, a static dependency below
+ * both this kit and the engine.
  */
+import * as runtime from '@peftkit/runtime';
 import type {
   Backbone,
   Budget,
   Executor,
   Job,
-  JobRunner,
-  Logger,
   ModuleTypes,
   RunEvent,
   SearchOutcome,
@@ -30,8 +29,6 @@ import type {
   SpaceDefinition,
   Task,
   TrainRecipe,
-  TrainResult,
-  TrainingBackend,
 } from '@peftkit/api';
 import { quietLogger } from './conformance/common.js';
 import { tinyBackbone, tinyTask } from './fixtures.js';
@@ -69,32 +66,6 @@ export interface HarnessWorkbench {
 /** The engine's search-loop checkpoint, opaque to tests (they clone and pass it back). */
 export type HarnessCheckpoint = { asks: number } & Record<string, unknown>;
 
-interface EngineHarnessApi {
-  Workbench: new (parts: {
-    backbone: Backbone;
-    task: Task;
-    backend: TrainingBackend;
-    types: ModuleTypes;
-    seed: number;
-    log: Logger;
-  }) => HarnessWorkbench;
-  workbenchRunner(wb: HarnessWorkbench): JobRunner;
-  LocalExecutor: new (runner: JobRunner) => Executor;
-  runSearchLoop(parts: Record<string, unknown>): Promise<{
-    outcome: SearchOutcome;
-    final: TrainResult;
-    searchSeconds: number;
-    retrainSeconds: number;
-    compute: { gradientJobs: number; trainSteps: number; evaluateJobs: number; trainJobs: number };
-  }>;
-}
-
-const ENGINE_PACKAGE: string = '@peftkit/engine';
-
-export async function loadEngineForHarness(): Promise<EngineHarnessApi> {
-  return (await import(ENGINE_PACKAGE)) as EngineHarnessApi;
-}
-
 export interface TinyWorkbenchOptions {
   types: ModuleTypes;
   /** Default `tinyBackbone({ hidden: 8 })`. */
@@ -112,15 +83,14 @@ export interface TinyWorkbenchOptions {
 export async function tinyWorkbench<W extends HarnessWorkbench = HarnessWorkbench>(
   o: TinyWorkbenchOptions,
 ): Promise<W> {
-  const engine = await loadEngineForHarness();
-  return new engine.Workbench({
+  return new runtime.Workbench({
     backbone: o.backbone ?? tinyBackbone({ hidden: 8 }),
     task: o.task ?? tinyTask({ train: 64, validation: 24, test: 24 }),
     backend: new InProcessBackend(),
     types: o.types,
     seed: o.workbenchSeed ?? 5,
     log: quietLogger,
-  }) as W;
+  }) as unknown as W;
 }
 
 /**
@@ -158,7 +128,7 @@ export interface TinySearchOptions<
 }
 
 export interface TinySearch<W extends HarnessWorkbench = HarnessWorkbench> {
-  result: Awaited<ReturnType<EngineHarnessApi['runSearchLoop']>>;
+  result: runtime.SearchLoopResult;
   events: RunEvent[];
   /** The messages the search logged as warnings. */
   warnings: string[];
@@ -168,10 +138,10 @@ export interface TinySearch<W extends HarnessWorkbench = HarnessWorkbench> {
 export async function runTinySearch<W extends HarnessWorkbench = HarnessWorkbench>(
   o: TinySearchOptions<W>,
 ): Promise<TinySearch<W>> {
-  const engine = await loadEngineForHarness();
   const backbone = o.backbone ?? tinyBackbone({ hidden: 8 });
   const wb = await tinyWorkbench<W>({ ...o, backbone });
-  let executor: Executor = new engine.LocalExecutor(engine.workbenchRunner(wb));
+  const workbench = wb as unknown as runtime.Workbench;
+  let executor: Executor = new runtime.LocalExecutor(runtime.workbenchRunner(workbench));
   if (o.interruptAfter !== undefined) {
     const inner = executor;
     let calls = 0;
@@ -188,8 +158,8 @@ export async function runTinySearch<W extends HarnessWorkbench = HarnessWorkbenc
   const warnings: string[] = [];
   const space =
     typeof o.space === 'function' ? o.space(wb, backbone) : (o.space ?? { name: 'none', candidates: [] });
-  const result = await engine.runSearchLoop({
-    workbench: wb,
+  const result = await runtime.runSearchLoop({
+    workbench,
     executor,
     strategy: o.strategy,
     space,
@@ -201,9 +171,9 @@ export async function runTinySearch<W extends HarnessWorkbench = HarnessWorkbenc
     seed: o.seed ?? 42,
     log: { ...quietLogger, warn: (m: string) => void warnings.push(m) },
     emit: (e: RunEvent) => events.push(e),
-    save: o.save ? async (c: HarnessCheckpoint) => o.save!(structuredClone(c)) : undefined,
+    save: o.save ? async (c) => o.save!(structuredClone(c) as unknown as HarnessCheckpoint) : undefined,
     checkpointSeconds: 0,
-    resume: o.resume ? structuredClone(o.resume) : undefined,
+    resume: o.resume ? (structuredClone(o.resume) as unknown as runtime.LoopCheckpoint) : undefined,
   });
   return { result, events, warnings, wb };
 }

@@ -2,7 +2,7 @@
 import type { DataSplit, Metrics } from '@peftkit/api';
 import { resolve } from 'node:path';
 import { loadResolvedConfig } from '../config/load.js';
-import { Workbench } from '../exec/workbench.js';
+import { Workbench } from '@peftkit/runtime';
 import { loadFinishedRun } from './export.js';
 
 export interface EvaluateRunOptions {

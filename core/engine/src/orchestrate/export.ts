@@ -21,7 +21,7 @@ import { loadResolvedConfig } from '../config/load.js';
 import type { RunResult } from '../report/result.js';
 import { RunDir } from '../run/rundir.js';
 import { engineVersion } from '../util/paths.js';
-import { Workbench } from '../exec/workbench.js';
+import { Workbench } from '@peftkit/runtime';
 import { moduleTypesOf } from './run.js';
 
 export interface ExportOptions {

@@ -4,7 +4,7 @@
  * (the local executor) are added here, each with its name in ENGINE_PLUGIN's manifest.
  */
 import { API_VERSION, ContainerModule, contribute, type Reporter } from '@peftkit/api';
-import { localExecutorFactory } from '../exec/local-executor.js';
+import { localExecutorFactory } from '@peftkit/runtime';
 import { JsonlReporter } from '../reporters/jsonl.js';
 import { PLAIN_SCHEMA, PlainReporter, type PlainOptions } from '../reporters/plain.js';
 import { TTY_SCHEMA, TtyReporter, type TtyOptions } from '../reporters/tty.js';

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, writeAll } from '../util/fs.js';
-import { decodeState, encodeState } from './state.js';
+import { decodeState, encodeState } from '@peftkit/runtime';
 
 export interface CheckpointInfo {
   /** Journal seq the state corresponds to. */

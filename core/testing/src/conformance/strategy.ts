@@ -29,10 +29,10 @@
  *   about 2N/3 and N-1 of the N asks; a structuredClone, and once the engine's checkpoint
  *   encoding) asks for the same remaining jobs and gives the same outcome.
  *
- * The engine (@peftkit/engine) must be installed: the suite uses its Workbench and job runner, so
- * that what passes here runs the same way in a real run. (It is loaded when the suite runs, not
- * imported: the engine's own tests use this kit, and a build-time dependency would be circular.)
+ * The suite uses the job runtime's Workbench and job runner (@peftkit/runtime, the package the
+ * engine runs jobs with), so that what passes here runs the same way in a real run.
  */
+import * as runtime from '@peftkit/runtime';
 import type {
   Architecture,
   Backbone,
@@ -103,7 +103,7 @@ export interface SearchStrategySuiteOptions {
   timeout?: number;
 }
 
-/** What the suite uses of @peftkit/engine (its Workbench, job runner and checkpoint encoding). */
+/** What the suite uses of @peftkit/runtime (its Workbench, job runner and state encoding). */
 interface KitWorkbench {
   readonly toolkit: ModuleToolkit;
   splitSizes(): Record<DataSplit, number>;
@@ -122,17 +122,9 @@ interface EngineApi {
   decodeState(json: string, tensors: Record<string, unknown>): unknown;
 }
 
-const ENGINE_PACKAGE: string = '@peftkit/engine';
-
+/** The job runtime (@peftkit/runtime, a static dependency). */
 async function loadEngine(): Promise<EngineApi> {
-  try {
-    return (await import(ENGINE_PACKAGE)) as EngineApi;
-  } catch (e) {
-    throw new Error(
-      `describeSearchStrategy runs jobs with the engine's job runner, but ${ENGINE_PACKAGE} cannot be loaded ` +
-        `(install it next to @peftkit/testing): ${(e as Error).message}`,
-    );
-  }
+  return runtime;
 }
 
 const DEFAULT_RECIPE: TrainRecipe = tinyRecipe({ epochs: 2, weightDecay: 0 });
