@@ -1,9 +1,9 @@
 /**
  * The CLI end to end, as a user runs it, on the tiny fixture plugin (loaded from a preset's
  * `plugins:` by path): a BIPEFT search, a run killed with SIGKILL and resumed (same result as the
- * uninterrupted run), eval, export to peftkit/PEFT/ONNX (the ONNX model checked against peftkit's
- * own eval program), transfer of an architecture with `train --architecture`, and report.html
- * rendered in headless Chromium.
+ * uninterrupted run, TensorBoard log included), eval, export to peftkit/PEFT/ONNX (the ONNX model
+ * checked against peftkit's own eval program), transfer of an architecture with
+ * `train --architecture`, and report.html rendered in headless Chromium.
  */
 import { expect } from 'chai';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors } from '@peftkit/api';
-import { Workbench, loadFinishedRun } from '@peftkit/engine';
+import { Workbench, loadFinishedRun, readEventFile } from '@peftkit/engine';
 import { chromiumPath, inkFraction, renderInChromium } from '@peftkit/testing';
 import { InProcessBackend } from '@peftkit/testing';
 import ort from 'onnxruntime-node';
@@ -174,6 +174,16 @@ describe('peftkit CLI end to end (tiny fixture plugin)', function () {
         tensorsOf(join(ref.dir, 'model.safetensors')),
       );
       expect(readFileSync(join(run!, 'journal.jsonl'), 'utf8')).to.contain('"type":"resume"');
+      // TensorBoard: the resumed run's log holds each step once, with the uninterrupted run's numbers.
+      const scalars = (dir: string) => {
+        const files = readdirSync(join(dir, 'tensorboard')).filter((f) => f.includes('tfevents'));
+        expect(files.length, `${dir}: one event file`).to.equal(1);
+        return readEventFile(join(dir, 'tensorboard', files[0]!))
+          .filter((s) => s.tag !== 'final/seconds')
+          .map((s) => `${s.tag}@${s.step}=${s.value}`)
+          .sort();
+      };
+      expect(scalars(run!)).to.deep.equal(scalars(ref.dir));
     } finally {
       rmSync(base, { recursive: true, force: true });
       rmSync(other, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * need, with their field numbers; encoding uses protobufjs (the library onnx-proto already uses).
  */
 import protobuf from 'protobufjs';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { maskedCrc32c } from './crc32c.js';
@@ -95,4 +95,33 @@ export class EventFileWriter {
       this.fd = undefined;
     }
   }
+}
+
+/**
+ * The scalars of an event file written by EventFileWriter, in file order (for tests and tools; it
+ * checks the framing's CRCs). TensorBoard itself is the reference reader.
+ */
+export function readEventFile(
+  file: string,
+): { wallTime: number; step: number; tag: string; value: number }[] {
+  const bytes = readFileSync(file);
+  const out: { wallTime: number; step: number; tag: string; value: number }[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    const len = Number(bytes.readBigUInt64LE(pos));
+    if (bytes.readUInt32LE(pos + 8) !== maskedCrc32c(bytes.subarray(pos, pos + 8)))
+      throw new Error(`${file}: bad length CRC at byte ${pos}`);
+    const data = bytes.subarray(pos + 12, pos + 12 + len);
+    if (bytes.readUInt32LE(pos + 12 + len) !== maskedCrc32c(data))
+      throw new Error(`${file}: bad data CRC at byte ${pos}`);
+    const e = Event.toObject(Event.decode(data), { longs: Number }) as {
+      wallTime: number;
+      step?: number;
+      summary?: { value?: { tag: string; simpleValue: number }[] };
+    };
+    for (const v of e.summary?.value ?? [])
+      out.push({ wallTime: e.wallTime, step: e.step ?? 0, tag: v.tag, value: v.simpleValue });
+    pos += 16 + len;
+  }
+  return out;
 }
