@@ -61,10 +61,15 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
+/** The token a dashboard on `host` requires: the given one, else a fresh one beyond loopback. */
+export function dashboardToken(host: string, given?: string): string | null {
+  return given ?? (isLoopback(host) ? null : randomBytes(16).toString('hex'));
+}
+
 export async function startDashboard(opts: ServeOptions): Promise<Dashboard> {
   const roots = opts.dirs.map((d) => resolve(d));
   const host = opts.host ?? '127.0.0.1';
-  const token = opts.token ?? (isLoopback(host) ? null : randomBytes(16).toString('hex'));
+  const token = dashboardToken(host, opts.token);
   const pollMs = opts.pollMs ?? 250;
   const closers = new Set<() => void>();
 
