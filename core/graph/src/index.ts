@@ -34,6 +34,7 @@ export {
   type SerializedModel,
   type SerializeOptions,
   type ExternalBuffer,
+  type WeightInput,
 } from './onnx.js';
 export { countFlops, nodeFlops, type FlopReport } from './analysis.js';
 export { allOpDefs, getOpDef, type OpDef, type AttrValue, type AttrSpec } from './ops/registry.js';

@@ -38,9 +38,17 @@ export interface ExternalBuffer {
   data: Uint8Array;
 }
 
+/** A frozen weight serialised as a graph input, for the caller to feed on every run. */
+export interface WeightInput {
+  name: string;
+  data: TensorData;
+}
+
 export interface SerializedModel {
   model: Uint8Array;
   externalData: ExternalBuffer[];
+  /** With `frozenWeights: 'inputs'`: the weights the graph takes as inputs (empty otherwise). */
+  weightInputs: WeightInput[];
 }
 
 export interface SerializeOptions {
@@ -54,6 +62,14 @@ export interface SerializeOptions {
    * graph. Slower in ONNX Runtime; meant for validation.
    */
   standardOps?: boolean;
+  /**
+   * Where large frozen weights (initializers marked external) go. 'external-data' (default):
+   * initializers whose bytes are ONNX external data (`externalData`). 'inputs': graph inputs, listed
+   * in `weightInputs`, that the caller feeds on every run. ONNX Runtime copies external data into
+   * each session it creates, while a fed CPU tensor is used in place, so with 'inputs' one buffer
+   * serves any number of sessions (docs/benchmarks.md, "Weights once").
+   */
+  frozenWeights?: 'external-data' | 'inputs';
   producer?: string;
 }
 
@@ -78,7 +94,7 @@ function tensorProto(name: string, t: TensorData, external?: string): onnxProto.
   return { ...base, rawData: bytesOf(t) };
 }
 
-function valueInfo(name: string, v: Value): onnxProto.onnx.IValueInfoProto {
+function valueInfo(name: string, v: Pick<Value, 'dtype' | 'shape'>): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -204,6 +220,7 @@ function lowerToStandard(
 export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedModel {
   const opset = opts.opset ?? DEFAULT_OPSET;
   const externalData: ExternalBuffer[] = [];
+  const weightInputs: WeightInput[] = [];
   const initializer: onnxProto.onnx.ITensorProto[] = [];
   let ext = 0;
   // Initializers no node reads (a frozen weight a module replaced, say) are left out.
@@ -211,7 +228,9 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedMode
   for (const n of g.nodes) for (const i of n.inputs) if (i) used.add(i);
   for (const [v, init] of g.initializers) {
     if (!used.has(v)) continue;
-    if (init.external && !opts.inlineAll) {
+    if (init.external && !opts.inlineAll && opts.frozenWeights === 'inputs') {
+      weightInputs.push({ name: v.name, data: init.data });
+    } else if (init.external && !opts.inlineAll) {
       const path = `ext_${ext++}.bin`;
       externalData.push({ path, data: bytesOf(init.data) });
       initializer.push(tensorProto(v.name, init.data, path));
@@ -238,10 +257,13 @@ export function serialize(g: Graph, opts: SerializeOptions = {}): SerializedMode
     graph: {
       name: g.name,
       node: nodes,
-      input: g.inputs.map((v) => valueInfo(v.name, v)),
+      input: [
+        ...g.inputs.map((v) => valueInfo(v.name, v)),
+        ...weightInputs.map((w) => valueInfo(w.name, { dtype: w.data.dtype, shape: w.data.shape })),
+      ],
       output: g.outputs.map((o) => valueInfo(o.name, o.value)),
       initializer,
     },
   });
-  return { model: onnx.ModelProto.encode(model).finish(), externalData };
+  return { model: onnx.ModelProto.encode(model).finish(), externalData, weightInputs };
 }

@@ -4,9 +4,12 @@
  * Runtime's synchronous create/run never block the caller's event loop.
  *
  * What crosses the thread boundary, and what it costs:
- * - Frozen weights (external data) backed by a SharedArrayBuffer are shared, not copied; others are
- *   copied once (exactly the view's bytes) and the copy is transferred. ONNX Runtime then copies
- *   them into its own initializers either way, so nothing keeps the caller's buffers alive.
+ * - Frozen weights (on the CPU, with `shareWeights`, the default) are graph inputs that the worker
+ *   feeds from one copy per weight however many programs use it (weights.ts): the first program
+ *   that needs a weight sends it (a SharedArrayBuffer is shared and copied in the worker, other
+ *   buffers are copied once here and transferred); it is dropped when its last program is released.
+ * - Otherwise (CUDA, or `shareWeights: false`) they are external data, sent as above with each
+ *   compile, and ONNX Runtime copies them into every session's initializers.
  * - Feeds: the caller keeps its parameter arrays, and onnxruntime-node rejects tensors over a
  *   SharedArrayBuffer, so every feed is copied once (main thread: `slice()` + transfer; shared
  *   buffers are copied in the worker instead). docs/benchmarks.md has the measured cost per MB.
@@ -27,6 +30,7 @@ import { cudaInstallHelp } from './cuda.js';
 import { BackendError } from './errors.js';
 import { type OnnxRuntimeOptions, type Provider, type ResolvedOptions, resolveOptions } from './options.js';
 import type { CompileResult, CudaProbe, ExternalBlob, InitResult, RunResult } from './protocol.js';
+import { type WeightRef, WeightRegistry } from './weights.js';
 import { WorkerClient, WorkerError } from './worker-client.js';
 
 export interface OnnxRuntimeDescription extends BackendDescription {
@@ -72,6 +76,7 @@ function ownCopy<T extends ArrayBufferView & { slice(): T }>(a: T): T {
 
 export class OnnxRuntimeBackend implements TrainingBackend {
   private readonly programs = new Map<string, Promise<OrtProgram>>();
+  private readonly weights = new WeightRegistry();
   private disposed = false;
 
   /** Start the worker, probe the providers, and resolve `provider` (failing or falling back). */
@@ -158,28 +163,51 @@ export class OnnxRuntimeBackend implements TrainingBackend {
     const g = build();
     if (g.outputs.length === 0)
       throw new BackendError(`onnxruntime: program "${key}": the graph has no outputs`);
-    const { model, externalData } = serialize(g);
-    const transfer: ArrayBuffer[] = [];
-    const blobs: ExternalBlob[] = externalData.map((e) => {
-      if (isShared(e.data)) return { path: e.path, data: e.data };
-      const data = ownCopy(e.data);
-      transfer.push(data.buffer as ArrayBuffer);
-      return { path: e.path, data };
+    const shared = this.options.shareWeights && this.provider === 'cpu';
+    const { model, externalData, weightInputs } = serialize(g, {
+      frozenWeights: shared ? 'inputs' : 'external-data',
     });
+    const transfer: ArrayBuffer[] = [];
+    const send = <T extends ArrayBufferView & { slice(): T }>(data: T): T => {
+      if (isShared(data)) return data;
+      const copy = ownCopy(data);
+      transfer.push(copy.buffer as ArrayBuffer);
+      return copy;
+    };
+    const blobs: ExternalBlob[] = externalData.map((e) => ({ path: e.path, data: send(e.data) }));
+    const { refs, fresh } = this.weights.acquire(weightInputs);
+    const newWeights = fresh.map((w) => ({
+      id: w.id,
+      tensor: { ...w.tensor, data: send(w.tensor.data as Float32Array) },
+    }));
     const modelCopy = ownCopy(model);
     transfer.push(modelCopy.buffer as ArrayBuffer);
     let res: CompileResult;
     try {
       res = await this.worker.request<CompileResult>(
-        { op: 'compile', key, provider: this.provider, model: modelCopy, externalData: blobs },
+        {
+          op: 'compile',
+          key,
+          provider: this.provider,
+          model: modelCopy,
+          externalData: blobs,
+          weights: refs,
+          newWeights,
+        },
         transfer,
         `compiling program "${key}"`,
       );
     } catch (e) {
+      await this.releaseInWorker(key, refs);
       throw new BackendError(`onnxruntime: program "${key}": compile failed: ${(e as Error).message}`);
     }
     const inputs = g.inputs.map((v) => ({ name: v.name, dtype: v.dtype, shape: v.shape }));
-    return new OrtProgram(this.worker, key, inputs, res.outputs, res.createMs);
+    return new OrtProgram(this.worker, key, inputs, res.outputs, res.createMs, refs);
+  }
+
+  /** Frozen weights the worker holds now for compiled programs (each once). */
+  heldWeights(): number {
+    return this.weights.held();
   }
 
   async release(key: string): Promise<void> {
@@ -189,7 +217,13 @@ export class OnnxRuntimeBackend implements TrainingBackend {
     const program = await p.catch(() => null);
     if (!program) return;
     program.released = true;
-    await this.worker.request({ op: 'release', key }).catch(() => {});
+    await this.releaseInWorker(key, program.weightRefs);
+  }
+
+  /** Free a program's session and the weights only it used. */
+  private async releaseInWorker(key: string, refs: readonly WeightRef[]): Promise<void> {
+    const dropWeights = this.weights.release(refs);
+    await this.worker.request({ op: 'release', key, dropWeights }).catch(() => {});
   }
 
   async dispose(): Promise<void> {
@@ -218,6 +252,8 @@ export class OrtProgram implements CompiledProgram {
     readonly outputs: readonly string[],
     /** Milliseconds InferenceSession.create took. */
     readonly createMs: number,
+    /** Its frozen-weight inputs, which the worker feeds. */
+    readonly weightRefs: readonly WeightRef[] = [],
   ) {
     this.inputs = inputSpecs.map((s) => s.name);
   }

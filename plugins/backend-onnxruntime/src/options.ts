@@ -19,6 +19,7 @@ export interface OnnxRuntimeOptions {
   memArena?: boolean;
   memPattern?: boolean;
   prepacking?: boolean;
+  shareWeights?: boolean;
   cudaDeviceId?: number;
   logLevel?: OrtLogLevel;
 }
@@ -92,6 +93,12 @@ export const optionsSchema: JsonSchema = {
       default: false,
       description:
         "Let MatMul/Gemm kernels keep pre-packed copies of constant weights ('session.disable_prepacking' when off). Off by default: a training graph uses each frozen weight in a forward MatMul and a backward Gemm, and the packed copies cost about 1.5x the frozen linear weights; packing on the fly costs little when a step has hundreds of tokens. Turn on for small-batch inference.",
+    },
+    shareWeights: {
+      type: 'boolean',
+      default: true,
+      description:
+        'On the CPU, hold each frozen weight once for all programs: weights are graph inputs fed from one copy in the worker, instead of initializers that ONNX Runtime copies into every session (external data). Off: one copy per compiled program, as ONNX Runtime does by default. CUDA sessions always keep their own copy on the GPU.',
     },
     cudaDeviceId: {
       type: 'integer',

@@ -5,6 +5,7 @@
  */
 import type { TensorData } from '@peftkit/graph';
 import type { ResolvedOptions } from './options.js';
+import type { NewWeight, WeightRef } from './weights.js';
 
 export interface CudaProbe {
   /** The CUDA provider library loaded and a session could be created with it. */
@@ -36,9 +37,14 @@ export type Request =
       provider: 'cpu' | 'cuda';
       model: Uint8Array;
       externalData: ExternalBlob[];
+      /** Frozen weights fed from the worker's store on every run (see weights.ts). */
+      weights: WeightRef[];
+      /** Weights the store does not hold yet; stored before the session is created. */
+      newWeights: NewWeight[];
     }
   | { op: 'run'; id: number; key: string; feeds: Record<string, TensorData>; fetches: string[] }
-  | { op: 'release'; id: number; key: string }
+  /** Release a program's session (if any) and drop weights no program uses any more. */
+  | { op: 'release'; id: number; key: string; dropWeights: number[] }
   | { op: 'dispose'; id: number };
 
 export interface CompileResult {

@@ -16,7 +16,19 @@ const port = parentPort;
 if (!port) throw new Error('worker.js runs as a worker thread of the onnxruntime backend');
 
 let options: ResolvedOptions | undefined;
-const sessions = new Map<string, ort.InferenceSession>();
+
+interface Program {
+  session: ort.InferenceSession;
+  /** Its frozen-weight inputs, fed from `weights` on every run. */
+  weightFeeds: Record<string, ort.Tensor>;
+}
+const sessions = new Map<string, Program>();
+/**
+ * Frozen weights by id, one tensor each however many sessions take it (weights.ts). Stored and
+ * dropped synchronously when a request arrives, so that requests interleaving at their awaits see
+ * the order in which the caller sent them.
+ */
+const weights = new Map<number, ort.Tensor>();
 
 function toOrt(name: string, t: TensorData): ort.Tensor {
   // onnxruntime-node rejects typed arrays over a SharedArrayBuffer ("Invalid argument"): copy those.
@@ -51,6 +63,13 @@ async function handle(req: Request, transfer: ArrayBuffer[]): Promise<unknown> {
     }
     case 'compile': {
       if (!options) throw new Error('worker used before init');
+      for (const w of req.newWeights) weights.set(w.id, toOrt(`weight ${w.id}`, w.tensor));
+      const weightFeeds: Record<string, ort.Tensor> = {};
+      for (const r of req.weights) {
+        const t = weights.get(r.id);
+        if (!t) throw new Error(`weight input "${r.input}": weight ${r.id} is not held by the worker`);
+        weightFeeds[r.input] = t;
+      }
       const t0 = performance.now();
       const session = await ort.InferenceSession.create(req.model, {
         ...sessionOptions(options, req.provider),
@@ -58,8 +77,8 @@ async function handle(req: Request, transfer: ArrayBuffer[]): Promise<unknown> {
       });
       // ONNX Runtime copies in-memory external data into its own initializers, so the buffers
       // received here are not referenced after create (they are garbage once this returns).
-      sessions.get(req.key)?.release();
-      sessions.set(req.key, session);
+      await sessions.get(req.key)?.session.release();
+      sessions.set(req.key, { session, weightFeeds });
       const result: CompileResult = {
         inputs: [...session.inputNames],
         outputs: [...session.outputNames],
@@ -68,12 +87,12 @@ async function handle(req: Request, transfer: ArrayBuffer[]): Promise<unknown> {
       return result;
     }
     case 'run': {
-      const session = sessions.get(req.key);
-      if (!session) throw new Error('the program was released');
-      const feeds: Record<string, ort.Tensor> = {};
+      const program = sessions.get(req.key);
+      if (!program) throw new Error('the program was released');
+      const feeds: Record<string, ort.Tensor> = { ...program.weightFeeds };
       for (const [name, t] of Object.entries(req.feeds)) feeds[name] = toOrt(name, t);
       const t0 = performance.now();
-      const out = await session.run(feeds, req.fetches);
+      const out = await program.session.run(feeds, req.fetches);
       const runMs = performance.now() - t0;
       const outputs: Record<string, TensorData> = {};
       for (const name of req.fetches) outputs[name] = fromOrt(out[name] as ort.Tensor, transfer);
@@ -81,12 +100,15 @@ async function handle(req: Request, transfer: ArrayBuffer[]): Promise<unknown> {
       return result;
     }
     case 'release': {
-      await sessions.get(req.key)?.release();
+      for (const id of req.dropWeights) weights.delete(id);
+      const program = sessions.get(req.key);
       sessions.delete(req.key);
+      await program?.session.release();
       return null;
     }
     case 'dispose': {
-      for (const s of sessions.values()) await s.release();
+      weights.clear();
+      for (const p of sessions.values()) await p.session.release();
       sessions.clear();
       return null;
     }
