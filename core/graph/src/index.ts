@@ -36,7 +36,7 @@ export {
   type ExternalBuffer,
   type WeightInput,
 } from './onnx.js';
-export { countFlops, nodeFlops, type FlopReport } from './analysis.js';
+export { countFlops, nodeFlops, peakActivationBytes, type FlopReport } from './analysis.js';
 export { allOpDefs, getOpDef, type OpDef, type AttrValue, type AttrSpec } from './ops/registry.js';
 export * from './fragments.js';
 export * from './gradcheck.js';

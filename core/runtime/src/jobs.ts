@@ -21,20 +21,13 @@ export async function runGradientJob(wb: Workbench, job: GradientJob): Promise<G
       throw new Error('gradient job asks for rank-mask gradients, but no module is rank-masked');
     fetches.push('grad:rank_masks');
   }
-  const feeds = wb.feeds(
-    c,
-    job.split,
-    job.indices,
-    job.params,
-    {
-      gates: job.gates,
-      gatesDetached: job.gatesDetached,
-      rankMasks: job.rankMasks,
-      rankMasksDetached: job.rankMasksDetached,
-    },
-    true,
-  );
-  const out = await c.program.run(feeds, fetches);
+  const arch = {
+    gates: job.gates,
+    gatesDetached: job.gatesDetached,
+    rankMasks: job.rankMasks,
+    rankMasksDetached: job.rankMasksDetached,
+  };
+  const out = await wb.step(c, job.split, job.indices, job.params, arch, fetches);
   const grads: ParamSet = {};
   for (const n of names) grads[n] = out[`grad:${n}`]!.data as Float32Array;
   return {

@@ -201,6 +201,8 @@ export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResul
     if (outcome.final) {
       final = outcome.final;
     } else {
+      // The search's programs (supernets, their evaluation programs) are not used again.
+      await wb.releaseAll();
       const job = retrainJob(outcome.architecture, p.recipes.retrain, p.seed);
       const t0 = performance.now();
       const { runTrainJob } = await import('./trainer.js');

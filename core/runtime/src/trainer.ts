@@ -101,7 +101,7 @@ export async function runTrainJob(
     let batchCount = 0;
     for (const idx of batches) {
       if (state.step >= totalSteps) break;
-      const out = await train.program.run(wb.feeds(train, job.train, idx, state.params, {}, true), fetches);
+      const out = await wb.step(train, job.train, idx, state.params, {}, fetches);
       const loss = out.loss!.data[0] as number;
       if (!Number.isFinite(loss))
         throw new ConfigError(

@@ -2,6 +2,14 @@
  * The workbench: everything jobs run against in one run — the loaded backbone and task, the data
  * tokenised once per split, the module toolkit, and the training backend with its compiled
  * programs (one per program spec and mode, cached by the backend).
+ *
+ * Memory: one run of a program may take at most `passMemory` bytes of intermediate tensors, as
+ * estimated from its graph (`peakActivationBytes`) before it runs. A batch whose estimate is larger
+ * runs in several passes of near-equal size whose losses and gradients are averaged, weighted by
+ * their sizes: the same step as one pass over the whole batch (every fetched output of a train
+ * program is a mean over the batch, or the gradient of one), up to float rounding. Evaluation
+ * batches are cut the same way. A program that cannot run even one sequence of the longest length
+ * within the memory the machine has left is refused with what to lower.
  */
 import type {
   Architecture,
@@ -16,8 +24,9 @@ import type {
   Task,
   TrainingBackend,
 } from '@peftkit/api';
-import { Rng, deriveSeed } from '@peftkit/api';
-import type { TensorData } from '@peftkit/graph';
+import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
+import { type Graph, type TensorData, peakActivationBytes } from '@peftkit/graph';
+import { freemem } from 'node:os';
 import {
   type EncodedExample,
   type ProgramLayout,
@@ -39,12 +48,27 @@ export interface WorkbenchParts {
   /** Run seed: decides the split of the training data into search.weight / search.arch halves. */
   seed: number;
   log: Logger;
+  /** Bytes of intermediate tensors one run of a program may take (default DEFAULT_PASS_MEMORY). */
+  passMemory?: number;
+}
+
+/** Default activation memory of one pass: 512 MiB. */
+export const DEFAULT_PASS_MEMORY = 512 * 2 ** 20;
+
+/** `memory.passMiB` of a run configuration in bytes (the default when unset). */
+export function passMemoryOf(config: { memory?: { passMiB?: number } }): number {
+  const mib = config.memory?.passMiB;
+  return mib === undefined ? DEFAULT_PASS_MEMORY : mib * 2 ** 20;
 }
 
 export interface Compiled {
   program: CompiledProgram;
   layout: ProgramLayout;
+  /** Estimated intermediate bytes of one run on one sequence of `T` tokens (cached per T). */
+  bytesPerSequence(T: number): number;
 }
+
+const GiB = (n: number): string => `${(n / 2 ** 30).toFixed(2)} GiB`;
 
 /** Architecture gates and rank masks of one run of a supernet program. */
 export interface ArchFeeds {
@@ -57,13 +81,15 @@ export interface ArchFeeds {
 export class Workbench {
   readonly toolkit: PeftToolkit;
   readonly data: Readonly<Record<DataSplit, readonly EncodedExample[]>>;
-  private readonly layouts = new Map<string, ProgramLayout>();
+  private readonly compiled = new Map<string, Omit<Compiled, 'program'>>();
   readonly maxLength: number;
+  readonly passMemory: number;
 
   constructor(readonly parts: WorkbenchParts) {
     const { backbone, task } = parts;
     this.toolkit = new PeftToolkit(backbone, task.info, parts.types);
     this.maxLength = backbone.info.maxLength;
+    this.passMemory = parts.passMemory ?? DEFAULT_PASS_MEMORY;
     const pair = task.info.pair ? backbone.info.pairEncoding : 'none';
     const enc = (split: 'train' | 'validation' | 'test') =>
       encodeExamples(backbone.tokenizer, task.splits[split], pair, this.maxLength);
@@ -96,8 +122,13 @@ export class Workbench {
 
   /** Compiled program keys, least recently used first (for releasing old supernet programs). */
   private readonly recent: string[] = [];
-  /** How many compiled programs to keep; older ones are released from the backend. */
-  maxPrograms = 4;
+  /**
+   * How many compiled programs to keep; older ones are released from the backend. Two: the train
+   * and the evaluation program of the current (super)net. Each ONNX Runtime session keeps its own
+   * activation arena at its high-water mark, so every program kept beyond those costs a step's
+   * activations; recompiling is cheap now that sessions do not copy the frozen weights.
+   */
+  maxPrograms = 2;
 
   private touch(key: string): void {
     const i = this.recent.indexOf(key);
@@ -105,7 +136,7 @@ export class Workbench {
     this.recent.push(key);
     while (this.recent.length > this.maxPrograms) {
       const old = this.recent.shift()!;
-      this.layouts.delete(old);
+      this.compiled.delete(old);
       void this.parts.backend.release(old);
     }
   }
@@ -113,35 +144,133 @@ export class Workbench {
   async compile(spec: ProgramSpec, mode: 'train' | 'eval'): Promise<Compiled> {
     const key = programKey(spec, mode);
     this.touch(key);
-    let layout = this.layouts.get(key);
-    const program = await this.parts.backend.compile(key, () => {
+    let info = this.compiled.get(key);
+    const build = () => {
       const built = buildProgram(
         { backbone: this.parts.backbone, task: this.parts.task.info, types: this.parts.types },
         spec,
         mode,
       );
-      layout = built.layout;
+      info = { layout: built.layout, bytesPerSequence: this.estimator(built.graph) };
+      this.checkFits(key, info);
       return built.graph;
-    });
-    if (!layout) {
-      // The backend had the program cached from an earlier workbench; rebuild the layout only.
-      layout = buildProgram(
-        { backbone: this.parts.backbone, task: this.parts.task.info, types: this.parts.types },
-        spec,
-        mode,
-      ).layout;
+    };
+    const program = await this.parts.backend.compile(key, build);
+    // The backend had the program cached from an earlier workbench: build it again for the layout.
+    if (!info) build();
+    this.compiled.set(key, info!);
+    return { program, ...info! };
+  }
+
+  /** peakActivationBytes per sequence of T tokens; the graph is kept only while it is needed. */
+  private estimator(graph: Graph): (T: number) => number {
+    const perT = new Map<number, number>();
+    const at = (T: number) => {
+      let b = perT.get(T);
+      if (b === undefined) perT.set(T, (b = peakActivationBytes(graph, { B: 1, T })));
+      return b;
+    };
+    return at;
+  }
+
+  /**
+   * Refuse a program that cannot run one sequence of the longest length in the memory the machine
+   * has left (its frozen weights may still have to be copied to the backend as well), before it is
+   * compiled, instead of letting the OS kill the process half-way.
+   */
+  private checkFits(key: string, info: Omit<Compiled, 'program'>): void {
+    const one = info.bytesPerSequence(this.maxLength);
+    const pass = Math.max(one, this.passMemory);
+    const weights = 4 * this.parts.backbone.info.params;
+    const free = freemem();
+    if (pass + weights <= free) return;
+    const what =
+      one > this.passMemory
+        ? `one sequence of ${this.maxLength} tokens needs about ${GiB(one)} of intermediate tensors`
+        : `a pass may take ${GiB(this.passMemory)} of intermediate tensors (memory.passMiB)`;
+    throw new ConfigError(
+      `program ${key.slice(0, 48)}…: ${what}, and the backbone's ` +
+        `${(this.parts.backbone.info.params / 1e6).toFixed(0)}M frozen parameters ${GiB(weights)}, ` +
+        `but only ${GiB(free)} of memory is free`,
+      undefined,
+      one > this.passMemory ? 'backbone' : 'memory.passMiB',
+      one > this.passMemory
+        ? 'lower the sequence length (backbone.options.maxLength), or use a smaller model'
+        : 'lower memory.passMiB (smaller passes: a batch runs in more of them), or use a smaller model',
+    );
+  }
+
+  /**
+   * Index groups of near-equal size whose estimated activations fit `passMemory` (at least one
+   * sequence each). Throws when one pass of the batch would not fit the memory left.
+   */
+  passes(c: Compiled, split: DataSplit, indices: readonly number[]): number[][] {
+    const examples = this.data[split];
+    let T = 1;
+    for (const i of indices) T = Math.max(T, exampleLength(examples[i]!));
+    const perSeq = c.bytesPerSequence(T);
+    const fit = Math.max(1, Math.floor(this.passMemory / perSeq));
+    const n = Math.ceil(indices.length / fit);
+    if (n <= 1) return [[...indices]];
+    const out: number[][] = [];
+    for (let k = 0; k < n; k++) {
+      out.push(indices.slice(Math.round((k * indices.length) / n), Math.round(((k + 1) * indices.length) / n)));
     }
-    this.layouts.set(key, layout);
-    return { program, layout };
+    return out;
+  }
+
+  /**
+   * One step of a train program on a batch: its loss and gradients (`fetches`), from one pass or
+   * from several whose outputs are averaged weighted by their sizes (see the header).
+   */
+  async step(
+    c: Compiled,
+    split: DataSplit,
+    indices: readonly number[],
+    params: ParamSet,
+    arch: ArchFeeds,
+    fetches: readonly string[],
+  ): Promise<Record<string, TensorData>> {
+    const groups = this.passes(c, split, indices);
+    if (groups.length === 1) return c.program.run(this.feeds(c, split, indices, params, arch, true), fetches);
+    let sum: Record<string, TensorData> | null = null;
+    for (const g of groups) {
+      const out = await c.program.run(this.feeds(c, split, g, params, arch, true), fetches);
+      const w = g.length / indices.length;
+      if (!sum) {
+        sum = {};
+        for (const f of fetches) {
+          const t = out[f]!;
+          const data = Float32Array.from(t.data as Float32Array, (x) => x * w);
+          sum[f] = { dtype: t.dtype, shape: t.shape, data };
+        }
+      } else {
+        for (const f of fetches) {
+          const acc = sum[f]!.data as Float32Array;
+          const d = out[f]!.data as Float32Array;
+          for (let i = 0; i < acc.length; i++) acc[i] += w * d[i]!;
+        }
+      }
+    }
+    return sum!;
   }
 
   /** Forget compiled programs of a spec (a pruned supernet's old program). */
   async release(spec: ProgramSpec): Promise<void> {
     for (const mode of ['train', 'eval'] as const) {
       const key = programKey(spec, mode);
-      this.layouts.delete(key);
+      this.compiled.delete(key);
+      const i = this.recent.indexOf(key);
+      if (i >= 0) this.recent.splice(i, 1);
       await this.parts.backend.release(key);
     }
+  }
+
+  /** Release every compiled program (a phase is over: its programs and their memory go). */
+  async releaseAll(): Promise<void> {
+    const keys = this.recent.splice(0);
+    this.compiled.clear();
+    for (const key of keys) await this.parts.backend.release(key);
   }
 
   feeds(
@@ -190,10 +319,11 @@ export class Workbench {
       .map((_, i) => i)
       .sort((a, b) => exampleLength(examples[a]!) - exampleLength(examples[b]!) || a - b);
     for (let start = 0; start < order.length; start += batchSize) {
-      const idx = order.slice(start, start + batchSize);
-      const out = await c.program.run(this.feeds(c, split, idx, params, arch, false), ['logits']);
-      const got = out.logits!.data as Float32Array;
-      idx.forEach((ex, b) => logits.set(got.subarray(b * C, (b + 1) * C), ex * C));
+      for (const idx of this.passes(c, split, order.slice(start, start + batchSize))) {
+        const out = await c.program.run(this.feeds(c, split, idx, params, arch, false), ['logits']);
+        const got = out.logits!.data as Float32Array;
+        idx.forEach((ex, b) => logits.set(got.subarray(b * C, (b + 1) * C), ex * C));
+      }
     }
     const labels = examples.map((e) => e.label);
     let predictions: ArrayLike<number>;

@@ -134,7 +134,9 @@ function halfToFloat(h: number): number {
 function asFloat32(t: SafetensorsTensor): Float32Array | null {
   switch (t.dtype) {
     case 'F32':
-      return t.data as Float32Array;
+      // An own copy, not a view: a view would keep the whole file's buffer (every tensor, and
+      // the [out, in] originals of the transposed linears) alive as long as the backbone.
+      return (t.data as Float32Array).slice();
     case 'F64':
       return Float32Array.from(t.data as Float64Array);
     case 'F16':

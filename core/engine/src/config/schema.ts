@@ -215,6 +215,18 @@ export const CONFIG_SCHEMA = {
     backend: componentRef('training backend'),
     executor: componentRef('executor'),
     compare: COMPARE_SCHEMA,
+    memory: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        passMiB: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'MiB of intermediate tensors one forward/backward pass may take (estimated from the program before it runs). Larger batches run in several passes whose gradients are averaged: the same step, less memory, a little slower. Default 512.',
+        },
+      },
+    },
     output: {
       type: 'object',
       additionalProperties: false,

@@ -42,6 +42,8 @@ export interface RunConfig {
   recipes: { search: TrainRecipe; retrain: TrainRecipe };
   backend: ComponentRef;
   executor: ComponentRef;
+  /** Memory limits: `passMiB`, activation memory of one pass (see Workbench). */
+  memory?: { passMiB?: number };
   /** Runs go to `<dir>/<name>-<YYYYMMDD-HHMMSS>-s<seed>/`; `dir` is relative to the working directory. */
   /** `tensorboard`: write `<run>/tensorboard/` event files (absent in older runs' config.json: on). */
   output: { dir: string; name: string; tensorboard?: boolean };

@@ -148,6 +148,7 @@ export function validateConfig(
     recipes: { search: completeRecipe(recipes.search), retrain: completeRecipe(recipes.retrain) },
     backend: refs.backend!,
     executor: refs.executor!,
+    ...(isPlainObject(raw.memory) ? { memory: raw.memory as RunConfig['memory'] } : {}),
     output: {
       dir: output.dir ?? CONFIG_DEFAULTS.outputDir,
       name: output.name ?? source.name ?? CONFIG_DEFAULTS.outputName,

@@ -2,7 +2,7 @@
 import type { DataSplit, Metrics } from '@peftkit/api';
 import { resolve } from 'node:path';
 import { loadResolvedConfig } from '../config/load.js';
-import { Workbench } from '@peftkit/runtime';
+import { Workbench, passMemoryOf } from '@peftkit/runtime';
 import { loadFinishedRun } from './export.js';
 
 export interface EvaluateRunOptions {
@@ -32,6 +32,7 @@ export async function evaluateRun(
       types: run.types,
       seed: run.dir.info.seed,
       log,
+      passMemory: passMemoryOf(config),
     });
     const metrics: Partial<Record<DataSplit, Metrics>> = {};
     for (const s of opts.splits)

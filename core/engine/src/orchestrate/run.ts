@@ -30,7 +30,13 @@ import { dirname } from 'node:path';
 import type { Origins } from '../config/origins.js';
 import type { RunConfig } from '../config/types.js';
 import type { Registry } from '../plugins/registry.js';
-import { type LoopCheckpoint, runSearchLoop, Workbench, workbenchRunner } from '@peftkit/runtime';
+import {
+  type LoopCheckpoint,
+  passMemoryOf,
+  runSearchLoop,
+  Workbench,
+  workbenchRunner,
+} from '@peftkit/runtime';
 import type { RunResult } from '../report/result.js';
 import { renderRunReport } from '../report/run-report.js';
 import { RunDir } from '../run/rundir.js';
@@ -227,6 +233,7 @@ export async function runOne(
       types: c.types,
       seed,
       log,
+      passMemory: passMemoryOf(config),
     });
     const budget = config.budget ? resolveBudget(config.budget, c.backbone.info.params) : null;
     let strategy: SearchStrategy;

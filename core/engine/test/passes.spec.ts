@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { ConfigError, Rng } from '@peftkit/api';
+import { InProcessBackend, tinyBackbone, tinyTask, toModuleTypes } from '@peftkit/testing';
+
+const quietLogger = { info: () => {}, warn: () => {}, debug: () => {} };
+import { Workbench, passMemoryOf } from '../src/index.js';
+
+/** A workbench over the tiny fixtures whose passes may take `passMemory` bytes. */
+function workbench(passMemory?: number): Workbench {
+  return new Workbench({
+    backbone: tinyBackbone({ hidden: 8 }),
+    task: tinyTask({ train: 24, validation: 12, test: 12 }),
+    backend: new InProcessBackend(),
+    types: toModuleTypes([]),
+    seed: 5,
+    log: quietLogger,
+    ...(passMemory !== undefined ? { passMemory } : {}),
+  });
+}
+
+const HEAD_ONLY = { modules: [] };
+
+describe('workbench passes (memory-bounded batches)', function () {
+  this.timeout(60_000);
+
+  it('memory.passMiB sets the pass memory; unset, the default', () => {
+    expect(passMemoryOf({ memory: { passMiB: 3 } })).to.equal(3 * 2 ** 20);
+    expect(passMemoryOf({})).to.equal(512 * 2 ** 20);
+  });
+
+  it('cuts a batch into near-equal passes that fit, and runs a small batch in one', async () => {
+    const wb = workbench(1); // one byte: one sequence per pass
+    const c = await wb.compile(HEAD_ONLY, 'train');
+    expect(c.bytesPerSequence(wb.maxLength)).to.be.greaterThan(0);
+    expect(wb.passes(c, 'train', [0, 1, 2, 3, 4])).to.deep.equal([[0], [1], [2], [3], [4]]);
+    const perSeq = c.bytesPerSequence(8);
+    const roomy = workbench(10 * 2 ** 20);
+    const r = await roomy.compile(HEAD_ONLY, 'train');
+    expect(roomy.passes(r, 'train', [0, 1, 2, 3, 4])).to.deep.equal([[0, 1, 2, 3, 4]]);
+    expect(perSeq).to.be.lessThan(10 * 2 ** 20);
+  });
+
+  it('a step in several passes gives the loss and gradients of one pass over the batch', async () => {
+    const one = workbench();
+    const many = workbench(1);
+    const c1 = await one.compile(HEAD_ONLY, 'train');
+    const cN = await many.compile(HEAD_ONLY, 'train');
+    const params = one.toolkit.init(HEAD_ONLY, new Rng(3));
+    const fetches = ['loss', ...c1.layout.params.map((p) => `grad:${p.name}`)];
+    const batch = [0, 3, 5, 6, 9, 11, 2];
+    expect(many.passes(cN, 'train', batch)).to.have.length(batch.length);
+    const a = await one.step(c1, 'train', batch, params, {}, fetches);
+    const b = await many.step(cN, 'train', batch, params, {}, fetches);
+    for (const f of fetches) {
+      const x = a[f]!.data as Float32Array;
+      const y = b[f]!.data as Float32Array;
+      expect(y.length).to.equal(x.length);
+      x.forEach((v, i) => expect(y[i]).to.be.closeTo(v, 1e-5 + 1e-5 * Math.abs(v)));
+    }
+  });
+
+  it('evaluation in one-sequence passes scores the same', async () => {
+    const params = workbench().toolkit.init(HEAD_ONLY, new Rng(4));
+    const a = await workbench().evaluate(HEAD_ONLY, params, {}, 'validation', 64);
+    const b = await workbench(1).evaluate(HEAD_ONLY, params, {}, 'validation', 64);
+    expect(b.accuracy).to.equal(a.accuracy);
+    expect(b.loss).to.be.closeTo(a.loss!, 1e-5);
+  });
+
+  it('refuses a program whose passes cannot fit the free memory, naming what to lower', async () => {
+    const wb = workbench(2 ** 50);
+    const err = await wb.compile(HEAD_ONLY, 'train').catch((e: Error) => e);
+    expect(err).to.be.instanceOf(ConfigError);
+    expect((err as Error).message).to.match(/memory\.passMiB: .*a pass may take .* of memory is free/s);
+    expect((err as Error).message).to.match(/hint: lower memory\.passMiB/);
+  });
+});
