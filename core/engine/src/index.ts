@@ -42,3 +42,4 @@ export * from './report/compare-report.js';
 export * from './orchestrate/selfcheck.js';
 export * from './tensorboard/index.js';
 export * from './serve/index.js';
+export * from './bench/search-bench.js';

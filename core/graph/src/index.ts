@@ -4,7 +4,7 @@
  * - `Graph` builds typed ONNX graphs with symbolic shapes, checked as each node is added.
  * - The builder functions (`add`, `matmul`, `layerNorm`, ...) are the op vocabulary.
  * - `gradients(loss, wrt)` appends reverse-mode autodiff.
- * - `serialize(graph)` writes ONNX bytes (+ zero-copy external data for frozen weights).
+ * - `serialize(graph)` writes ONNX bytes (+ external data, or graph inputs, for frozen weights).
  */
 import './ops/elementwise.js';
 import './ops/linalg.js';

@@ -52,8 +52,8 @@ export interface WorkbenchParts {
   passMemory?: number;
 }
 
-/** Default activation memory of one pass: 512 MiB. */
-export const DEFAULT_PASS_MEMORY = 512 * 2 ** 20;
+/** Default activation memory of one pass: 256 MiB. */
+export const DEFAULT_PASS_MEMORY = 256 * 2 ** 20;
 
 /** `memory.passMiB` of a run configuration in bytes (the default when unset). */
 export function passMemoryOf(config: { memory?: { passMiB?: number } }): number {
@@ -120,25 +120,24 @@ export class Workbench {
     };
   }
 
-  /** Compiled program keys, least recently used first (for releasing old supernet programs). */
+  /** Keys of the compiled programs kept: at most one train and one evaluation program. */
   private readonly recent: string[] = [];
-  /**
-   * How many compiled programs to keep; older ones are released from the backend. Two: the train
-   * and the evaluation program of the current (super)net. Each ONNX Runtime session keeps its own
-   * activation arena at its high-water mark, so every program kept beyond those costs a step's
-   * activations; recompiling is cheap now that sessions do not copy the frozen weights.
-   */
-  maxPrograms = 2;
 
+  /**
+   * Keep `key` and release the other program of its mode: the train and the evaluation program of
+   * the current (super)net are all a search uses at a time (a folded supernet replaces the one it
+   * was folded from). Each ONNX Runtime session keeps its own activation arena at its high-water
+   * mark, so every program kept beyond those would cost a step's activations; compiling again is
+   * cheap now that sessions do not copy the frozen weights.
+   */
   private touch(key: string): void {
-    const i = this.recent.indexOf(key);
-    if (i >= 0) this.recent.splice(i, 1);
-    this.recent.push(key);
-    while (this.recent.length > this.maxPrograms) {
-      const old = this.recent.shift()!;
+    const mode = key.slice(0, key.indexOf(':') + 1);
+    for (const old of this.recent.filter((k) => k !== key && k.startsWith(mode))) {
+      this.recent.splice(this.recent.indexOf(old), 1);
       this.compiled.delete(old);
       void this.parts.backend.release(old);
     }
+    if (!this.recent.includes(key)) this.recent.push(key);
   }
 
   async compile(spec: ProgramSpec, mode: 'train' | 'eval'): Promise<Compiled> {
@@ -214,7 +213,9 @@ export class Workbench {
     if (n <= 1) return [[...indices]];
     const out: number[][] = [];
     for (let k = 0; k < n; k++) {
-      out.push(indices.slice(Math.round((k * indices.length) / n), Math.round(((k + 1) * indices.length) / n)));
+      out.push(
+        indices.slice(Math.round((k * indices.length) / n), Math.round(((k + 1) * indices.length) / n)),
+      );
     }
     return out;
   }

@@ -4,11 +4,11 @@
  * Runtime's synchronous create/run never block the caller's event loop.
  *
  * What crosses the thread boundary, and what it costs:
- * - Frozen weights (on the CPU, with `shareWeights`, the default) are graph inputs that the worker
+ * - Frozen weights (on the CPU with `shareWeights`; off by default) are graph inputs that the worker
  *   feeds from one copy per weight however many programs use it (weights.ts): the first program
  *   that needs a weight sends it (a SharedArrayBuffer is shared and copied in the worker, other
  *   buffers are copied once here and transferred); it is dropped when its last program is released.
- * - Otherwise (CUDA, or `shareWeights: false`) they are external data, sent as above with each
+ * - Otherwise (the default, and always on CUDA) they are external data, sent as above with each
  *   compile, and ONNX Runtime copies them into every session's initializers.
  * - Feeds: the caller keeps its parameter arrays, and onnxruntime-node rejects tensors over a
  *   SharedArrayBuffer, so every feed is copied once (main thread: `slice()` + transfer; shared
@@ -160,9 +160,13 @@ export class OnnxRuntimeBackend implements TrainingBackend {
   }
 
   private async compileNew(key: string, build: () => Graph): Promise<OrtProgram> {
-    if (process.env.PEFTKIT_MEMLOG) console.error(`[mem] building ${key.slice(0, 60)} rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    console.error(
+      `[mem] building ${key.slice(0, 60)} rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+    );
     const g = build();
-    if (process.env.PEFTKIT_MEMLOG) console.error(`[mem] built ${g.nodes.length} nodes rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}`);
+    console.error(
+      `[mem] built ${g.nodes.length} nodes rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}`,
+    );
     if (g.outputs.length === 0)
       throw new BackendError(`onnxruntime: program "${key}": the graph has no outputs`);
     const shared = this.options.shareWeights && this.provider === 'cpu';

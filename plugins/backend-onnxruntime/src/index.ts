@@ -24,12 +24,15 @@ export {
 } from './bench/train-step.js';
 export {
   BERT_BASE,
+  BERT_LARGE,
   QUICK,
   LoraHooks,
   buildProgram,
+  encodeBert,
   makeFeeds,
   makeFrozenWeights,
   type EncoderConfig,
   type FrozenWeights,
   type BenchProgram,
 } from './bench/model.js';
+export { BenchBackbone, benchPoints } from './bench/backbone.js';

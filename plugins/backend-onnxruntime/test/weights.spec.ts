@@ -70,8 +70,8 @@ describe('frozen weights held once (shareWeights)', function () {
       const w1 = noise([16, 32], 3, shared);
       const w2 = noise([32, 8], 4, shared);
       const x = noise([5, 16], 5);
-      const sharing = await OnnxRuntimeBackend.create({ intraOpThreads: 1 }, quiet);
-      const copying = await OnnxRuntimeBackend.create({ intraOpThreads: 1, shareWeights: false }, quiet);
+      const sharing = await OnnxRuntimeBackend.create({ intraOpThreads: 1, shareWeights: true }, quiet);
+      const copying = await OnnxRuntimeBackend.create({ intraOpThreads: 1 }, quiet);
       try {
         for (const variant of [0, 1, 2]) {
           const p = await sharing.compile(`v${variant}`, () => twoLayer(w1, w2, variant));
@@ -106,7 +106,7 @@ describe('frozen weights held once (shareWeights)', function () {
   }
 
   it('a failed compile releases the weights it sent', async () => {
-    const backend = await OnnxRuntimeBackend.create({ intraOpThreads: 1 }, quiet);
+    const backend = await OnnxRuntimeBackend.create({ intraOpThreads: 1, shareWeights: true }, quiet);
     try {
       const w = noise([16, 32], 6);
       const bad = () => {

@@ -4,7 +4,17 @@
  * process as the reference; forward and train-step times, FLOPs counted from the graph, peak RSS
  * of forward-only inference vs training). docs/benchmarks.md has measured results.
  */
-import { runTrainStepBench, type TrainStepBenchOptions } from '@peftkit/plugin-onnxruntime';
+import { execFile } from 'node:child_process';
+import { loadPlugins, runSearchBench, type SearchBenchReport } from '@peftkit/engine';
+import {
+  BERT_BASE,
+  BERT_LARGE,
+  BenchBackbone,
+  QUICK,
+  makeFrozenWeights,
+  runTrainStepBench,
+  type TrainStepBenchOptions,
+} from '@peftkit/plugin-onnxruntime';
 import type { CommandModule } from 'yargs';
 import { printJson, type CliContext, type GlobalArgs } from '../context.js';
 import { withJsonOption, type JsonArgs } from '../options.js';
@@ -17,6 +27,36 @@ interface BenchArgs extends GlobalArgs, JsonArgs {
   threads?: number;
   memory: boolean;
   norm: 'post' | 'pre';
+}
+
+interface SearchArgs extends GlobalArgs, JsonArgs {
+  size: 'base' | 'large' | 'quick';
+  batch: number;
+  seq: number;
+  steps: number;
+  part: 'search' | 'train-step';
+}
+
+/** `bench search --part train-step` in a fresh process, for the train step's own peak RSS. */
+function trainStepChild(args: SearchArgs): Promise<SearchBenchReport> {
+  const argv = [process.argv[1]!, 'bench', 'search', '--json', '--part', 'train-step'];
+  argv.push(
+    '--size',
+    args.size,
+    '--batch',
+    String(args.batch),
+    '--seq',
+    String(args.seq),
+    '--steps',
+    String(args.steps),
+  );
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, argv, { maxBuffer: 64 * 2 ** 20 }, (err, stdout, stderr) => {
+      if (err)
+        reject(new Error(`bench search: the train-step child process failed: ${stderr || err.message}`));
+      else resolve(JSON.parse(stdout) as SearchBenchReport);
+    });
+  });
 }
 
 export function benchCommand(ctx: CliContext): CommandModule<GlobalArgs, GlobalArgs> {
@@ -56,10 +96,69 @@ export function benchCommand(ctx: CliContext): CommandModule<GlobalArgs, GlobalA
       ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
     },
   };
+  const search: CommandModule<GlobalArgs, SearchArgs> = {
+    command: 'search',
+    describe:
+      'a BIPEFT supernet search (S1) on the BERT-shaped random encoder: time per pass and peak RSS against the LoRA train step on the same batches',
+    builder: (y) =>
+      withJsonOption(y)
+        .option('size', {
+          choices: ['base', 'large', 'quick'] as const,
+          default: 'base' as const,
+          describe: 'BERT-base, BERT-large (24 x 1024) or a 2-layer smoke model',
+        })
+        .option('batch', { type: 'number', default: 8, describe: 'sequences per batch' })
+        .option('seq', { type: 'number', default: 128, describe: 'tokens per sequence' })
+        .option('steps', { type: 'number', default: 6, describe: 'weight steps of the first search epoch' })
+        .option('part', {
+          choices: ['search', 'train-step'] as const,
+          default: 'search' as const,
+          describe: 'train-step: only the train steps (the peak-RSS child process)',
+        }) as never,
+    handler: async (args) => {
+      const cfg = args.size === 'large' ? BERT_LARGE : args.size === 'quick' ? QUICK : BERT_BASE;
+      const say = (m: string) => ctx.io.err(`[bench] ${m}\n`);
+      const run = async (part: 'search' | 'train-step'): Promise<SearchBenchReport> => {
+        const { registry } = await loadPlugins({ cwd: ctx.cwd });
+        say(`${args.size} model: ${cfg.layers} layers, hidden ${cfg.hidden}; random frozen weights`);
+        const backbone = new BenchBackbone(cfg, makeFrozenWeights(cfg, 1234));
+        return runSearchBench({
+          registry,
+          backbone,
+          batch: args.batch,
+          seq: args.seq,
+          steps: args.steps,
+          part,
+          progress: say,
+        });
+      };
+      let report: SearchBenchReport;
+      if (args.part === 'train-step') report = await run('train-step');
+      else {
+        report = await run('search');
+        say('peak RSS of the train step alone (child process)');
+        const child = await trainStepChild(args);
+        report = {
+          ...report,
+          trainStepProcess: { peakRssMiB: child.peakRssMiB, medianMs: child.trainStep.medianMs },
+          ratios: {
+            ...report.ratios!,
+            searchPeakRssOverTrainStep: Math.round((1000 * report.peakRssMiB) / child.peakRssMiB) / 1000,
+          },
+        };
+      }
+      if (args.json) return printJson(ctx.io, report);
+      ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
+    },
+  };
   return {
     command: 'bench',
-    describe: 'benchmarks (train-step)',
-    builder: (y) => y.command(trainStep as never).demandCommand(1, 'choose a benchmark: train-step'),
+    describe: 'benchmarks (train-step, search)',
+    builder: (y) =>
+      y
+        .command(trainStep as never)
+        .command(search as never)
+        .demandCommand(1, 'choose a benchmark: train-step, search'),
     handler: () => {},
   };
 }

@@ -47,6 +47,9 @@ export const BERT_BASE: EncoderConfig = {
   classes: 2,
 };
 
+/** BERT-large's shape: 24 layers, hidden 1024, FFN 4096, 16 heads. */
+export const BERT_LARGE: EncoderConfig = { ...BERT_BASE, layers: 24, hidden: 1024, heads: 16, ffn: 4096 };
+
 /** Smoke-test size: 2 layers of width 128. */
 export const QUICK: EncoderConfig = { ...BERT_BASE, layers: 2, hidden: 128, heads: 2, ffn: 512 };
 
@@ -191,20 +194,22 @@ export interface BenchProgram {
 
 export const LORA_POINTS = ['attn.q', 'attn.k', 'attn.v', 'attn.o', 'ffn.in', 'ffn.out'];
 
-/** Build the forward (logits) or train (loss + gradients of every LoRA and head parameter) graph. */
-export function buildProgram(cfg: EncoderConfig, w: FrozenWeights, kind: 'forward' | 'train'): BenchProgram {
-  const g = new Graph(`bench-${kind}`);
-  const targets = new Set<string>();
-  for (let i = 0; i < cfg.layers; i++) for (const p of LORA_POINTS) targets.add(`layer.${i}.${p}`);
-  const hooks = new LoraHooks(g, cfg.rank, cfg.loraAlpha, (p) => targets.has(p));
-  const ctx: LayerContext = { g, hooks, train: kind === 'train' };
-  const ids = g.input('ids', 'int64', ['B', 'T']);
-  const mask = g.input('mask', 'float32', ['B', 'T']);
+/**
+ * The encoder (embeddings, layers, final LayerNorm for pre-LN) with every attachment point passed
+ * to `ctx.hooks`; returns the hidden states [B, T, H]. The points are `benchPoints(cfg)`.
+ */
+export function encodeBert(
+  ctx: LayerContext,
+  cfg: EncoderConfig,
+  w: FrozenWeights,
+  ids: Value,
+  mask: Value,
+): Value {
+  const { g } = ctx;
   const H = cfg.hidden;
   const shape = { heads: cfg.heads, headDim: H / cfg.heads, scale: 1 / Math.sqrt(H / cfg.heads) };
   const eps = 1e-12;
-
-  const positions = ops.slice(hooks.weight('embeddings.position', 'table', w.position), [0], ['T'], [0]);
+  const positions = ops.slice(ctx.hooks.weight('embeddings.position', 'table', w.position), [0], ['T'], [0]);
   let h = ops.add(embedding(ctx, 'embeddings.word', ids, w.word), positions);
   h = layerNorm(ctx, 'embeddings.ln', h, w.embLn.scale, w.embLn.shift, eps);
   const maskBias = attentionMaskBias(mask);
@@ -212,9 +217,9 @@ export function buildProgram(cfg: EncoderConfig, w: FrozenWeights, kind: 'forwar
     const p = `layer.${i}`;
     g.scoped(p, () => {
       const attn = (x: Value) =>
-        hooks.sublayer(`${p}.attn.sublayer`, x, selfAttention(ctx, `${p}.attn`, x, L, shape, maskBias));
+        ctx.hooks.sublayer(`${p}.attn.sublayer`, x, selfAttention(ctx, `${p}.attn`, x, L, shape, maskBias));
       const ffn = (x: Value) =>
-        hooks.sublayer(
+        ctx.hooks.sublayer(
           `${p}.ffn.sublayer`,
           x,
           feedForward(ctx, `${p}.ffn`, x, { in: L.ffnIn, out: L.ffnOut }, 'gelu'),
@@ -229,6 +234,19 @@ export function buildProgram(cfg: EncoderConfig, w: FrozenWeights, kind: 'forwar
     });
   });
   if (cfg.norm === 'pre') h = layerNorm(ctx, 'final_ln', h, w.finalLn.scale, w.finalLn.shift, eps);
+  return h;
+}
+
+/** Build the forward (logits) or train (loss + gradients of every LoRA and head parameter) graph. */
+export function buildProgram(cfg: EncoderConfig, w: FrozenWeights, kind: 'forward' | 'train'): BenchProgram {
+  const g = new Graph(`bench-${kind}`);
+  const targets = new Set<string>();
+  for (let i = 0; i < cfg.layers; i++) for (const p of LORA_POINTS) targets.add(`layer.${i}.${p}`);
+  const hooks = new LoraHooks(g, cfg.rank, cfg.loraAlpha, (p) => targets.has(p));
+  const ids = g.input('ids', 'int64', ['B', 'T']);
+  const mask = g.input('mask', 'float32', ['B', 'T']);
+  const H = cfg.hidden;
+  const h = encodeBert({ g, hooks, train: kind === 'train' }, cfg, w, ids, mask);
 
   const pooled = maskedMeanPool(h, mask);
   const headW = hooks.param('head.weight', [H, cfg.classes]);
