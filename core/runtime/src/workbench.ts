@@ -128,21 +128,22 @@ export class Workbench {
    * the current (super)net are all a search uses at a time (a folded supernet replaces the one it
    * was folded from). Each ONNX Runtime session keeps its own activation arena at its high-water
    * mark, so every program kept beyond those would cost a step's activations; compiling again is
-   * cheap now that sessions do not copy the frozen weights.
+   * cheap. The old program is released before the new one is built, so that its arena is gone first.
    */
-  private touch(key: string): void {
+  private async touch(key: string): Promise<void> {
     const mode = key.slice(0, key.indexOf(':') + 1);
-    for (const old of this.recent.filter((k) => k !== key && k.startsWith(mode))) {
-      this.recent.splice(this.recent.indexOf(old), 1);
-      this.compiled.delete(old);
-      void this.parts.backend.release(old);
-    }
+    const old = this.recent.filter((k) => k !== key && k.startsWith(mode));
     if (!this.recent.includes(key)) this.recent.push(key);
+    for (const k of old) {
+      this.recent.splice(this.recent.indexOf(k), 1);
+      this.compiled.delete(k);
+    }
+    for (const k of old) await this.parts.backend.release(k);
   }
 
   async compile(spec: ProgramSpec, mode: 'train' | 'eval'): Promise<Compiled> {
     const key = programKey(spec, mode);
-    this.touch(key);
+    await this.touch(key);
     let info = this.compiled.get(key);
     const build = () => {
       const built = buildProgram(
