@@ -27,8 +27,7 @@ import type {
 } from '@peftkit/api';
 import { Rng, resolveBudget } from '@peftkit/api';
 import { completeRecipe } from '../config/validate.js';
-import { LocalExecutor, workbenchRunner } from '../exec/local-executor.js';
-import { Workbench } from '../exec/workbench.js';
+import { LocalExecutor, Workbench, workbenchRunner } from '@peftkit/runtime';
 import { moduleTypesOf } from '../orchestrate/run.js';
 import type { Registry } from '../plugins/registry.js';
 
