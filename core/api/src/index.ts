@@ -18,3 +18,4 @@ export * from './space.js';
 export * from './strategy.js';
 export * from './task.js';
 export * from './targets.js';
+export * from './text.js';

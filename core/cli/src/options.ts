@@ -1,5 +1,6 @@
 /** Option groups shared by commands (the run commands use the configuration options too). */
 import type { Argv } from 'yargs';
+import { UsageError } from './errors.js';
 
 export interface ConfigArgs {
   preset?: string;
@@ -19,7 +20,32 @@ export function withConfigOptions<T>(y: Argv<T>): Argv<T & ConfigArgs> {
       array: true,
       default: [] as string[],
       describe: 'override a field: --set strategy.options.lr=1e-3 (value parsed as YAML; repeatable)',
+      coerce: (v: unknown[]) => {
+        const list = (Array.isArray(v) ? v : [v]).map(String);
+        if (list.some((s) => s === '' || !s.includes('=')))
+          throw new UsageError(
+            `--set expects path.to.field=value, got ${list.map((s) => JSON.stringify(s)).join(', ') || 'nothing'}`,
+          );
+        return list;
+      },
     }) as unknown as Argv<T & ConfigArgs>;
+}
+
+/** `--checkpoint-every SECONDS`: a finite number of seconds, 0 or more. */
+export function withCheckpointOption<T>(y: Argv<T>, describe: string): Argv<T & { checkpointEvery: number }> {
+  return y.option('checkpoint-every', {
+    type: 'number',
+    default: 30,
+    describe,
+    coerce: (v: unknown) => {
+      const n = typeof v === 'number' ? v : Number(v);
+      if (!Number.isFinite(n) || n < 0)
+        throw new UsageError(
+          `--checkpoint-every expects a number of seconds, 0 or more, got ${Number.isNaN(n) ? 'something that is not a number' : String(v)}`,
+        );
+      return n;
+    },
+  }) as unknown as Argv<T & { checkpointEvery: number }>;
 }
 
 export interface JsonArgs {

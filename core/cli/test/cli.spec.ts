@@ -107,10 +107,17 @@ describe('peftkit CLI', function () {
     expect(JSON.parse(raw.stdout)).to.deep.include({ strategy: { name: 'toy-search', options: { lr: -2 } } });
   });
 
-  it('prints configuration errors as "error: <message>" on stderr, nothing on stdout, exit 1', () => {
+  it('prints configuration errors as "error: <message>" on stderr (under --json also as the JSON document on stdout), exit 1', () => {
     const r = peftkit(['presets', 'show', 'bad', '--json']);
     expect(r.code).to.equal(1);
-    expect(r.stdout).to.equal('');
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      error: {
+        name: 'ConfigError',
+        message: 'presets/bad.yaml:4: strategy.options.lr: expected a number > 0, got -2',
+        file: 'presets/bad.yaml:4',
+        path: 'strategy.options.lr',
+      },
+    });
     expect(r.stderr).to.equal(
       'error: presets/bad.yaml:4: strategy.options.lr: expected a number > 0, got -2\n',
     );
@@ -119,13 +126,13 @@ describe('peftkit CLI', function () {
     expect(debug.stderr).to.match(/\n {4}at /);
   });
 
-  it('rejects unknown commands and options (strict parsing)', () => {
+  it('rejects unknown commands and options (strict parsing) as usage errors, exit 2', () => {
     const cmd = peftkit(['plugin', 'list']);
-    expect(cmd.code).to.equal(1);
+    expect(cmd.code).to.equal(2);
     expect(cmd.stderr).to.match(/^error: .*plugins/);
     expect(cmd.stderr).to.match(/run peftkit --help for usage/);
     const opt = peftkit(['presets', 'list', '--jsn']);
-    expect(opt.code).to.equal(1);
+    expect(opt.code).to.equal(2);
     expect(opt.stderr).to.match(/^error: Unknown argument: jsn/);
     expect(peftkit(['--version']).stdout).to.equal('0.1.0\n');
   });

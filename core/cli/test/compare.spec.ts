@@ -35,7 +35,7 @@ describe('peftkit compare: options', function () {
   ]) {
     it(`rejects --resume with ${extra[0]} as a usage error`, () => {
       const r = peftkit(['compare', '--resume', join(tmp, 'some-compare'), ...extra], tmp);
-      expect(r.code).to.equal(1);
+      expect(r.code).to.equal(2);
       expect(r.stdout).to.equal('');
       expect(r.stderr).to.match(
         /^error: --resume continues a comparison with the configuration it was started with .*do not pass --preset or --set with it\nrun peftkit --help for usage\n$/,
@@ -46,7 +46,7 @@ describe('peftkit compare: options', function () {
 
   it('rejects --retry-failed without --resume', () => {
     const r = peftkit(['compare', '--preset', join(FIXTURES, 'presets', 'demo.yaml'), '--retry-failed'], tmp);
-    expect(r.code).to.equal(1);
+    expect(r.code).to.equal(2);
     expect(r.stderr).to.match(
       /^error: --retry-failed .* use it with --resume DIR\nrun peftkit --help for usage\n$/,
     );

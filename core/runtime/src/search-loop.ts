@@ -21,7 +21,7 @@ import type {
   TrainRecipe,
   TrainResult,
 } from '@peftkit/api';
-import { Rng, deriveSeed } from '@peftkit/api';
+import { PluginError, Rng, deriveSeed } from '@peftkit/api';
 import type { TrainJobState } from './trainer.js';
 import type { Workbench } from './workbench.js';
 
@@ -62,6 +62,11 @@ export interface SearchLoopParts {
   save?(c: LoopCheckpoint): Promise<void>;
   checkpointSeconds?: number;
   resume?: LoopCheckpoint;
+  /**
+   * Who the strategy is (`{ plugin: '@peftkit/bipeft', name: 'bipeft' }`), so the engine's own
+   * checks of its outcome (an unknown point, an architecture over the budget) name it.
+   */
+  strategyOwner?: { plugin: string; name: string };
 }
 
 export interface SearchLoopResult {
@@ -172,11 +177,24 @@ export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResul
       await save(false);
     }
     const outcome = p.strategy.outcome();
-    const count = wb.toolkit.countArchitecture(outcome.architecture);
+    const owner = p.strategyOwner ?? { plugin: 'unknown', name: 'strategy' };
+    const outcomeError = (message: string) =>
+      new PluginError(message, owner.plugin, `search-strategy ${owner.name}: outcome`);
+    if (!outcome || typeof outcome !== 'object' || !Array.isArray(outcome.architecture?.modules))
+      throw outcomeError(
+        `returned ${outcome === undefined ? 'nothing' : (JSON.stringify(outcome) ?? String(outcome)).slice(0, 60)}; expected {architecture: {modules: [...]}}`,
+      );
+    let count: number;
+    try {
+      count = wb.toolkit.countArchitecture(outcome.architecture);
+    } catch (e) {
+      throw outcomeError(`returned an architecture the engine cannot count: ${(e as Error).message}`);
+    }
+    if (!Number.isFinite(count)) throw outcomeError(`returned an architecture of ${count} parameters`);
     if (count > p.budget.params) {
       if (!outcome.budgetIgnored) {
-        throw new Error(
-          `strategy returned an architecture with ${count} trainable parameters, over the budget of ${p.budget.params}`,
+        throw outcomeError(
+          `returned an architecture with ${count} trainable parameters, over the budget of ${p.budget.params}`,
         );
       }
       p.log.warn(

@@ -3,10 +3,11 @@
  * `save_pretrained` writes them) into an HfEncoder.
  */
 import { access, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import {
   ConfigError,
   DataError,
+  decodeText,
   type SafetensorsFile,
   type SafetensorsTensor,
   decodeSafetensors,
@@ -56,13 +57,24 @@ async function readCheckpointTensors(dir: string): Promise<{ file: string; st: S
   if (!(await exists(single)) && (await exists(index))) {
     let map: Record<string, string>;
     try {
-      map = (JSON.parse((await readFile(index)).toString('utf8')) as { weight_map: Record<string, string> })
-        .weight_map;
-      if (typeof map !== 'object' || map === null) throw new Error('no "weight_map" object');
+      const text = decodeText(await readFile(index), index, 'safetensors index').text;
+      map = (JSON.parse(text) as { weight_map: Record<string, string> }).weight_map;
+      if (typeof map !== 'object' || map === null || Array.isArray(map))
+        throw new Error('no "weight_map" object');
     } catch (e) {
       throw new DataError(`not a safetensors index: ${(e as Error).message}`, index);
     }
     const tensors: Record<string, SafetensorsTensor> = {};
+    for (const [tensor, shard] of Object.entries(map)) {
+      // A shard is a file of this checkpoint directory: an index must not reach files elsewhere.
+      const rel = typeof shard === 'string' ? relative(dir, resolve(dir, shard)) : '..';
+      if (typeof shard !== 'string' || shard === '' || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+        throw new DataError(
+          `weight_map["${tensor}"] is ${JSON.stringify(shard)}; expected the name of a shard file inside the checkpoint directory`,
+          index,
+        );
+      }
+    }
     for (const shard of [...new Set(Object.values(map))].sort()) {
       const file = join(dir, shard);
       const st = decodeSafetensors(await readRequired(file, `the shard ${shard} listed in ${index}`), file);
@@ -118,14 +130,21 @@ export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEnco
     throw new ConfigError(`checkpoint directory not found: ${dir}`, undefined, 'path');
 
   const configFile = join(dir, 'config.json');
-  const cfg = parseHfConfig((await readRequired(configFile, 'config.json')).toString('utf8'), configFile);
+  const cfg = parseHfConfig(
+    decodeText(await readRequired(configFile, 'config.json'), configFile, 'config.json').text,
+    configFile,
+  );
   const encoderOptions = resolveOptions(options, cfg, configFile);
 
   const tokenizerFile = join(dir, 'tokenizer.json');
-  const tokenizerJson = (await readRequired(tokenizerFile, 'tokenizer.json')).toString('utf8');
+  const tokenizerJson = decodeText(
+    await readRequired(tokenizerFile, 'tokenizer.json'),
+    tokenizerFile,
+    'tokenizer.json',
+  ).text;
   const tokenizerConfigFile = join(dir, 'tokenizer_config.json');
   const tokenizerConfig = (await exists(tokenizerConfigFile))
-    ? (await readFile(tokenizerConfigFile)).toString('utf8')
+    ? decodeText(await readFile(tokenizerConfigFile), tokenizerConfigFile, 'tokenizer_config.json').text
     : null;
   const impl = parseHfTokenizer(tokenizerJson, tokenizerConfig, tokenizerFile);
   const limit = cfg.maxPositions - cfg.positionOffset;

@@ -13,7 +13,7 @@ import {
   type Task,
 } from '@peftkit/api';
 import { splitSeedOption, validateOptions, type OptionSchema } from './options.js';
-import { parseJsonl, parseTsv, type ColumnRef, type LabelSpec, type ParsedRow } from './parse.js';
+import { MAX_CLASS_INDEX, parseJsonl, parseTsv, type ColumnRef, type LabelSpec, type ParsedRow } from './parse.js';
 import { assignSplits, countsByFraction, normaliseText } from './split.js';
 import { thousands } from './describe.js';
 
@@ -121,6 +121,13 @@ function createFileTask(format: FileFormat, options: Record<string, unknown>, ba
       'options.labels',
     );
   }
+  if (names && names.length > MAX_CLASS_INDEX + 1) {
+    throw new ConfigError(
+      `task '${format}': ${names.length} label names, over the limit of ${MAX_CLASS_INDEX + 1} classes`,
+      undefined,
+      'options.labels',
+    );
+  }
   if (names && new Set(names).size !== names.length) {
     throw new ConfigError(`task '${format}': label names must be distinct`, undefined, 'options.labels');
   }
@@ -139,11 +146,28 @@ function createFileTask(format: FileFormat, options: Record<string, unknown>, ba
 
   const trainFile = o.train as string;
   let train = read('train', trainFile);
-  const test = read('test', o.test as string);
+  // The classes are those of the training data (or the `labels` option): a label that only the
+  // validation or test data has would silently grow the head and change the metrics.
+  const trainLabels = new Set(train.map((r) => r.label));
+  const checkLabels = (rows: ParsedRow[], path: string): ParsedRow[] => {
+    if (type !== 'classification' || names) return rows;
+    const bad = rows.find((r) => !trainLabels.has(r.label));
+    if (bad) {
+      const known = [...trainLabels].sort((a, b) => a - b);
+      throw new DataError(
+        `label ${bad.label} does not occur in the training data ${trainFile} (its labels: ${known.join(', ')}); ` +
+          'expected one of them, or list every class in the `labels` option',
+        resolve(baseDir, path),
+        bad.line,
+      );
+    }
+    return rows;
+  };
+  const test = checkLabels(read('test', o.test as string), o.test as string);
   let validation: ParsedRow[];
   let validationHow: string;
   if (o.validation !== undefined) {
-    validation = read('validation', o.validation as string);
+    validation = checkLabels(read('validation', o.validation as string), o.validation as string);
     validationHow = `validation ${o.validation as string} (${thousands(validation.length)} rows)`;
   } else {
     const rng = new Rng(deriveSeed(splitSeed, `${format}/validation`));
@@ -168,10 +192,7 @@ function createFileTask(format: FileFormat, options: Record<string, unknown>, ba
 
   let numClasses = 1;
   if (type === 'classification') {
-    let maxLabel = 0;
-    for (const rows of [train, validation, test])
-      for (const r of rows) maxLabel = Math.max(maxLabel, r.label);
-    numClasses = names?.length ?? maxLabel + 1;
+    numClasses = names?.length ?? Math.max(...trainLabels) + 1;
     if (numClasses < 2) {
       throw new DataError('every label is 0; expected at least two classes', resolve(baseDir, trainFile));
     }

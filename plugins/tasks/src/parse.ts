@@ -7,7 +7,7 @@
  * as the first row). JSONL: one JSON object per line; blank lines are skipped.
  */
 import { readFileSync } from 'node:fs';
-import { DataError } from '@peftkit/api';
+import { DataError, decodeText, textLines } from '@peftkit/api';
 
 /** A column by name (header or JSON key) or by 0-based index (TSV). */
 export type ColumnRef = string | number;
@@ -32,32 +32,42 @@ export interface Columns {
   label: ColumnRef;
 }
 
-/** Read a whole file; missing files, directories and empty files get DataErrors. */
+/** Read a whole file; missing files, directories, files that are not UTF-8 text and empty files get DataErrors. */
 export function readDataFile(path: string, role: string): string[] {
-  let content: string;
+  let bytes: Buffer;
   try {
-    content = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : String(err);
     throw new DataError(`${role} data: ${why}; expected a readable data file`, path);
   }
-  if (content.charCodeAt(0) === 0xfeff) content = content.slice(1);
-  if (content.trim() === '')
+  const decoded = decodeText(bytes, path, `${role} data`);
+  if (decoded.text.trim() === '')
     throw new DataError(`${role} data: file is empty; expected at least one row`, path);
-  return content.split(/\r?\n/);
+  return textLines(decoded);
+}
+
+/** Class indices above this are refused: a typo'd label would otherwise build a huge head. */
+export const MAX_CLASS_INDEX = 9_999;
+
+/** A field's value as shown in messages: quoted, control characters escaped, at most 60 characters. */
+function show(raw: unknown): string {
+  const s = typeof raw === 'string' ? JSON.stringify(raw) : (JSON.stringify(raw) ?? String(raw));
+  return s.length > 60 ? `${s.slice(0, 59)}…` : s;
 }
 
 /** Parse a label field (already a string or a JSON value) into a class index or target value. */
 function parseLabel(raw: unknown, spec: LabelSpec, column: string, file: string, line: number): number {
-  const shown = typeof raw === 'string' ? `'${raw}'` : JSON.stringify(raw);
+  const shown = show(raw);
   if (spec.type === 'regression') {
     const v =
       typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
     if (!Number.isFinite(v)) {
+      const what = Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(String(raw)) ? 'not a number' : `${v} (not finite)`;
       throw new DataError(
-        `${column}: ${shown} is not a number; expected a real-valued regression target`,
+        `${column}: ${shown} is ${what}; expected a finite real-valued regression target`,
         file,
         line,
       );
@@ -70,7 +80,7 @@ function parseLabel(raw: unknown, spec: LabelSpec, column: string, file: string,
     const index = spec.names.indexOf(key);
     if (index < 0) {
       throw new DataError(
-        `${column}: unknown label ${shown}; expected one of ${spec.names.map((n) => `'${n}'`).join(', ')}`,
+        `${column}: unknown label ${shown}; expected one of ${spec.names.map((n) => show(n)).join(', ')}`,
         file,
         line,
       );
@@ -83,6 +93,13 @@ function parseLabel(raw: unknown, spec: LabelSpec, column: string, file: string,
     throw new DataError(
       `${column}: ${shown} is not a class index; expected an integer 0..C-1 ` +
         '(or list the label names in the `labels` option)',
+      file,
+      line,
+    );
+  }
+  if (v > MAX_CLASS_INDEX) {
+    throw new DataError(
+      `${column}: class index ${shown} is above the limit of ${MAX_CLASS_INDEX} (a task has at most ${MAX_CLASS_INDEX + 1} classes); expected an integer 0..C-1`,
       file,
       line,
     );

@@ -210,7 +210,7 @@ output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: fails }
 
   it('rejects --set together with --resume', () => {
     const r = peftkit(['compare', '--resume', out, '--set', 'seeds=[1,2]']);
-    expect(r.status).to.equal(1);
+    expect(r.status).to.equal(2); // a usage error
     expect(r.stderr).to.match(/^error: --resume continues a comparison .*do not pass --preset or --set/);
   });
 });

@@ -5,13 +5,15 @@
  * `--retry-failed`). A failed cell does not stop the others; the command then exits with 1 and
  * lists the failed cells.
  */
-import type { Reporter } from '@peftkit/api';
+import { DataError, type Reporter } from '@peftkit/api';
+import { existsSync } from 'node:fs';
 import { baseDirOf, displayPath, loadConfig, runCompare, shortError } from '@peftkit/engine';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UsageError } from '../cli.js';
 import { printJson, stderrLogger, type CliContext, type GlobalArgs } from '../context.js';
 import {
+  withCheckpointOption,
   withConfigOptions,
   withJsonOption,
   withReporterOption,
@@ -32,7 +34,10 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
     describe:
       'run several strategies on the same tasks, budgets and seeds and compare them (compare.json, compare.md, report.html)',
     builder: (y) =>
-      withReporterOption(withJsonOption(withConfigOptions(y)))
+      withCheckpointOption(
+        withReporterOption(withJsonOption(withConfigOptions(y))),
+        'seconds between checkpoints of each run',
+      )
         .option('resume', {
           type: 'string',
           describe:
@@ -42,11 +47,6 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
           type: 'boolean',
           default: false,
           describe: 'with --resume: run the cells that failed again',
-        })
-        .option('checkpoint-every', {
-          type: 'number',
-          default: 30,
-          describe: 'seconds between checkpoints of each run',
         }) as never,
     handler: async (args) => {
       if (args.resume && (args.preset !== undefined || args.set.length > 0)) {
@@ -62,6 +62,13 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
       const log = stderrLogger(ctx.io, args.debug);
       let loaded;
       if (args.resume) {
+        const dir = resolve(ctx.cwd, args.resume);
+        if (!existsSync(dir)) throw new DataError('comparison directory not found', args.resume);
+        if (!existsSync(join(dir, 'compare-config.json')))
+          throw new DataError(
+            'not a comparison directory: it has no compare-config.json (comparisons are created by `peftkit compare --preset NAME`)',
+            args.resume,
+          );
         loaded = await loadConfig({
           preset: resolve(ctx.cwd, args.resume, 'compare-config.json'),
           cwd: ctx.cwd,

@@ -20,6 +20,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { printJson, stderrLogger, type CliContext, type GlobalArgs } from '../context.js';
 import { UsageError } from '../errors.js';
 import {
+  withCheckpointOption,
   withConfigOptions,
   withJsonOption,
   withReporterOption,
@@ -35,16 +36,11 @@ interface RunArgs extends GlobalArgs, ConfigArgs, JsonArgs, ReporterArgs {
 }
 
 function runBuilder<T>(y: Argv<T>, train: boolean): Argv<T & RunArgs> {
-  let b = withReporterOption(withJsonOption(withConfigOptions(y)))
-    .option('resume', {
-      type: 'string',
-      describe: 'continue the interrupted run in this run directory from its last checkpoint',
-    })
-    .option('checkpoint-every', {
-      type: 'number',
-      default: 30,
-      describe: 'seconds between checkpoints (0: after every step)',
-    });
+  let b = withReporterOption(withJsonOption(withConfigOptions(y))).option('resume', {
+    type: 'string',
+    describe: 'continue the interrupted run in this run directory from its last checkpoint',
+  });
+  b = withCheckpointOption(b, 'seconds between checkpoints (0: after every step)');
   if (train) {
     b = b.option('architecture', {
       type: 'string',

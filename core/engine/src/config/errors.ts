@@ -3,13 +3,24 @@ import { ConfigError, PeftkitError, type PluginError } from '@peftkit/api';
 import type { Problem } from '../schema/problems.js';
 import { formatOrigin, formatPath, type Origins } from './origins.js';
 
+/** Problems listed in one error; the rest are counted ("and 4,980 more"). */
+export const MAX_LISTED_PROBLEMS = 20;
+
 export class ConfigErrorList extends ConfigError {
   override name = 'ConfigError';
-  constructor(readonly errors: readonly ConfigError[]) {
+  /** `omitted`: further problems, counted but not listed (see MAX_TRANSLATED_ERRORS). */
+  constructor(
+    readonly errors: readonly ConfigError[],
+    readonly omitted = 0,
+  ) {
+    const listed = errors.slice(0, MAX_LISTED_PROBLEMS);
+    const more = errors.length - listed.length + omitted;
+    const total = errors.length + omitted;
     super(
-      errors.length === 1
+      total === 1
         ? errors[0]!.message
-        : `${errors.length} problems in the configuration:\n${errors.map((e) => `  - ${e.message.replace(/\n/g, '\n    ')}`).join('\n')}`,
+        : `${total.toLocaleString('en-US')} problems in the configuration:\n${listed.map((e) => `  - ${e.message.replace(/\n/g, '\n    ')}`).join('\n')}` +
+            (more > 0 ? `\n  and ${more.toLocaleString('en-US')} more (fix these first)` : ''),
     );
   }
 }
@@ -53,5 +64,13 @@ export function problemsToErrors(
 }
 
 export function throwProblems(problems: readonly Problem[], origins?: Origins, where?: string): void {
-  if (problems.length > 0) throw new ConfigErrorList(problemsToErrors(problems, origins, where));
+  if (problems.length === 0) return;
+  const listed = problems.filter((p) => p.omitted === undefined);
+  const omitted = problems.reduce((a, p) => a + (p.omitted ?? 0), 0);
+  // Only the listed problems become errors: building 50,000 of them would cost more than validating.
+  const errors = problemsToErrors(listed, origins, where);
+  throw new ConfigErrorList(
+    errors.slice(0, MAX_LISTED_PROBLEMS),
+    errors.length - Math.min(errors.length, MAX_LISTED_PROBLEMS) + omitted,
+  );
 }

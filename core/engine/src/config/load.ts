@@ -7,7 +7,6 @@
  * preset's extra plugins, load all plugins, validate everything, fill in defaults.
  */
 import { ConfigError } from '@peftkit/api';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Problem } from '../schema/problems.js';
 import { displayPath } from '../util/paths.js';
@@ -31,7 +30,7 @@ import {
 } from './preset.js';
 import type { RunConfig } from './types.js';
 import { baseDirOf, validateConfig } from './validate.js';
-import { parseYamlWithOrigins } from './yaml.js';
+import { parseYamlWithOrigins, readConfigText } from './yaml.js';
 
 export interface LoadConfigOptions extends PresetLookup {
   /** Preset name or path; without one, the configuration comes from `sets` alone. */
@@ -69,13 +68,7 @@ export async function loadResolvedConfig(
 ): Promise<LoadedConfig> {
   const cwd = opts.cwd ?? process.cwd();
   const shown = displayPath(file, cwd);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`cannot read configuration: ${(e as Error).message}`, shown);
-  }
-  const parsed = parseYamlWithOrigins(text, shown, dirname(resolve(file)));
+  const parsed = parseYamlWithOrigins(readConfigText(file, shown), shown, dirname(resolve(file)));
   if (!isPlainObject(parsed.value)) throw new ConfigError('expected a configuration object', shown);
   const output = parsed.value.output;
   const name = isPlainObject(output) && typeof output.name === 'string' ? output.name : undefined;

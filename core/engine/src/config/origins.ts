@@ -36,47 +36,83 @@ export function formatOrigin(o: Origin): string {
   return o.line !== undefined ? `${o.file}:${o.line}` : o.file;
 }
 
-function key(path: ConfigPath): string {
-  return JSON.stringify(path);
+interface OriginNode {
+  origin?: Origin;
+  children?: Map<PathSegment, OriginNode>;
 }
 
-function startsWith(path: ConfigPath, prefix: ConfigPath): boolean {
-  if (prefix.length > path.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (path[i] !== prefix[i]) return false;
-  return true;
+function copyNode(n: OriginNode): OriginNode {
+  const out: OriginNode = n.origin ? { origin: n.origin } : {};
+  if (n.children) out.children = new Map([...n.children].map(([k, c]) => [k, copyNode(c)]));
+  return out;
 }
 
-/** Origins of the values of one configuration tree, by path. */
+/**
+ * Origins of the values of one configuration tree, by path: a tree of path segments, so that
+ * every operation costs the length of its path (or the size of the subtree it copies), and
+ * merging a preset of many keys stays linear.
+ */
 export class Origins {
-  private readonly map = new Map<string, { path: ConfigPath; origin: Origin }>();
+  private root: OriginNode = {};
+
+  private node(path: ConfigPath, create: boolean): OriginNode | undefined {
+    let n: OriginNode | undefined = this.root;
+    for (const seg of path) {
+      let next: OriginNode | undefined = n.children?.get(seg);
+      if (!next) {
+        if (!create) return undefined;
+        n.children ??= new Map();
+        next = {};
+        n.children.set(seg, next);
+      }
+      n = next;
+    }
+    return n;
+  }
 
   set(path: ConfigPath, origin: Origin): void {
-    this.map.set(key(path), { path: [...path], origin });
+    this.node(path, true)!.origin = origin;
   }
 
   /** The origin of the value at `path`, or of its closest recorded ancestor. */
   get(path: ConfigPath): Origin | undefined {
-    for (let n = path.length; n >= 0; n--) {
-      const hit = this.map.get(key(path.slice(0, n)));
-      if (hit) return hit.origin;
+    let n: OriginNode | undefined = this.root;
+    let found = n.origin;
+    for (const seg of path) {
+      n = n.children?.get(seg);
+      if (!n) break;
+      if (n.origin) found = n.origin;
     }
-    return undefined;
+    return found;
   }
 
   /** Forget the origins of `path` and everything under it. */
   deleteSubtree(path: ConfigPath): void {
-    for (const [k, v] of this.map) if (startsWith(v.path, path)) this.map.delete(k);
+    if (path.length === 0) {
+      this.root = {};
+      return;
+    }
+    this.node(path.slice(0, -1), false)?.children?.delete(path[path.length - 1]!);
   }
 
   /** Copy `other`'s origins of `path` and everything under it (same root), replacing ours. */
   replaceSubtree(path: ConfigPath, other: Origins): void {
+    const theirs = other.node(path, false);
     this.deleteSubtree(path);
-    for (const [k, v] of other.map) if (startsWith(v.path, path)) this.map.set(k, v);
+    if (!theirs) return;
+    if (path.length === 0) {
+      this.root = copyNode(theirs);
+      return;
+    }
+    const parent = this.node(path.slice(0, -1), true)!;
+    parent.children ??= new Map();
+    parent.children.set(path[path.length - 1]!, copyNode(theirs));
   }
 
   /** Record `origin` for `path` and every path below it in `value` that has none yet. */
   fill(path: ConfigPath, value: unknown, origin: Origin): void {
-    if (!this.map.has(key(path))) this.set(path, origin);
+    const n = this.node(path, true)!;
+    n.origin ??= origin;
     if (Array.isArray(value)) value.forEach((v, i) => this.fill([...path, i], v, origin));
     else if (isPlainObject(value))
       for (const [k, v] of Object.entries(value)) this.fill([...path, k], v, origin);
@@ -84,12 +120,18 @@ export class Origins {
 
   clone(): Origins {
     const o = new Origins();
-    for (const [k, v] of this.map) o.map.set(k, v);
+    o.root = copyNode(this.root);
     return o;
   }
 
   entries(): Array<{ path: ConfigPath; origin: Origin }> {
-    return [...this.map.values()];
+    const out: Array<{ path: ConfigPath; origin: Origin }> = [];
+    const walk = (n: OriginNode, path: PathSegment[]) => {
+      if (n.origin) out.push({ path, origin: n.origin });
+      for (const [k, c] of n.children ?? []) walk(c, [...path, k]);
+    };
+    walk(this.root, []);
+    return out;
   }
 }
 

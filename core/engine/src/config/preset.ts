@@ -4,9 +4,8 @@
  * scalars replace. `--set path=value` overrides apply last; values are parsed as YAML.
  */
 import { ConfigError } from '@peftkit/api';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { displayPath, workspaceRoot } from '../util/paths.js';
 import { closestMatches, showValue } from '../util/suggest.js';
 import {
@@ -17,7 +16,7 @@ import {
   type ConfigPath,
   type PathSegment,
 } from './origins.js';
-import { parseYamlWithOrigins } from './yaml.js';
+import { parseYamlWithOrigins, readConfigText, UNSAFE_KEYS, unsafeKeyMessage } from './yaml.js';
 
 export const PRESET_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 
@@ -77,7 +76,7 @@ export function listPresets(lookup: PresetLookup = {}): PresetSummary[] {
       const file = join(dir, entry);
       const summary: PresetSummary = { name, file: displayPath(file, cwd) };
       try {
-        const v = parseYamlWithOrigins(readFileSync(file, 'utf8'), summary.file).value;
+        const v = parseYamlWithOrigins(readConfigText(file, summary.file), summary.file).value;
         if (isPlainObject(v)) {
           if (typeof v.description === 'string') summary.description = v.description;
           if (typeof v.extends === 'string') summary.extends = v.extends;
@@ -179,13 +178,7 @@ function loadChain(
     const cycle = [...stack.slice(stack.indexOf(file)), file].map((f) => displayPath(f, cwd)).join(' → ');
     throw new ConfigError(`extends cycle: ${cycle}`, extendsAt, 'extends', 'remove one of the extends links');
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`cannot read preset: ${(e as Error).message}`, shown);
-  }
-  const parsed = parseYamlWithOrigins(text, shown, dirname(file));
+  const parsed = parseYamlWithOrigins(readConfigText(file, shown), shown, dirname(file));
   if (!isPlainObject(parsed.value)) {
     throw new ConfigError(
       `a preset must be a mapping of fields (backbone:, task:, ...), got ${showValue(parsed.value)}`,
@@ -258,6 +251,7 @@ export function parseOverride(arg: string): { path: PathSegment[]; value: unknow
         where,
       );
     }
+    if (UNSAFE_KEYS.includes(m[1]!)) throw new ConfigError(unsafeKeyMessage(m[1]!), where, pathText);
     if (m[1] !== '') path.push(m[1]!);
     for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) path.push(Number(idx[1]));
   }
@@ -271,9 +265,12 @@ export function parseOverride(arg: string): { path: PathSegment[]; value: unknow
   }
   let value: unknown;
   try {
-    value = parseYaml(arg.slice(eq + 1));
+    // Through the bounded parser: the same limits and refused keys as a preset file.
+    value = parseYamlWithOrigins(arg.slice(eq + 1), where).value;
   } catch (e) {
-    throw new ConfigError(`invalid value: ${(e as Error).message.split('\n')[0]}`, where, pathText);
+    let message = (e as Error).message;
+    if (message.startsWith(where)) message = message.slice(where.length).replace(/^(:\d+)?: /, '');
+    throw new ConfigError(`invalid value: ${message.split('\n')[0]}`, where, pathText);
   }
   return { path, value };
 }

@@ -28,15 +28,16 @@
 import type { CellStatus, ComponentRef, Logger, Reporter } from '@peftkit/api';
 import { ConfigError } from '@peftkit/api';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ConfigPath, Origins } from '../config/origins.js';
 import type { RunConfig } from '../config/types.js';
 import type { Registry } from '../plugins/registry.js';
 import { shortError, type CompareEntry, type FailedCompareCell } from '../report/compare-report.js';
 import type { RunResult } from '../report/result.js';
+import { DirLock } from '../run/lock.js';
 import { RunDir, runStamp } from '../run/rundir.js';
-import { toJsonText, writeFileAtomic } from '../util/fs.js';
+import { makeDirs, toJsonText, writeFileAtomic } from '../util/fs.js';
 import {
   LocalCellExecution,
   RemoteCellExecution,
@@ -155,6 +156,22 @@ async function openCellExecution(
 }
 
 export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
+  // The comparison directory is locked while this process works in it (see run/lock.ts).
+  const held: { lock?: DirLock } = {};
+  try {
+    return await compareIn(opts, held);
+  } finally {
+    held.lock?.release();
+  }
+}
+
+function lockComparison(dir: string): DirLock {
+  return DirLock.acquire(dir, `comparison ${basename(dir)}`, 'peftkit compare', {
+    resume: `peftkit compare --resume ${dir}`,
+  });
+}
+
+async function compareIn(opts: CompareOptions, held: { lock?: DirLock }): Promise<CompareResult> {
   let dir: string;
   let config: RunConfig;
   let cells: CellPlan[];
@@ -162,7 +179,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
   if (opts.resume) {
     dir = resolve(opts.resume);
     const file = join(dir, 'cells.json');
+    if (!existsSync(dir)) throw new ConfigError('comparison directory not found', opts.resume);
     if (!existsSync(file)) throw new ConfigError('not a comparison directory (no cells.json)', dir);
+    held.lock = lockComparison(dir);
     config = readJson<RunConfig>(join(dir, 'compare-config.json'));
     cells = readJson<CellPlan[]>(file);
     if (existsSync(join(dir, 'compare-meta.json')))
@@ -211,7 +230,16 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
   }
 
   if (!opts.resume) {
-    mkdirSync(dir, { recursive: true });
+    try {
+      makeDirs(dir);
+    } catch (e) {
+      throw new ConfigError(
+        `cannot create the comparison directory ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a writable directory`,
+        undefined,
+        'output.dir',
+      );
+    }
+    held.lock = lockComparison(dir);
     writeFileAtomic(join(dir, 'compare-config.json'), `${toJsonText(config, 2)}\n`);
     meta = {
       id: randomUUID(),

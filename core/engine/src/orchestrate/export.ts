@@ -12,15 +12,16 @@
  *   onnxruntime-web without peftkit, and model.json describing its inputs, outputs and labels.
  */
 import type { Architecture, Backbone, ModuleTypes, Task } from '@peftkit/api';
-import { DataError, decodeSafetensors, encodeSafetensors, moduleId } from '@peftkit/api';
+import { ConfigError, DataError, decodeSafetensors, encodeSafetensors, moduleId } from '@peftkit/api';
 import { serialize } from '@peftkit/graph';
 import { buildProgram, PeftToolkit } from '@peftkit/nn';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { makeDirs } from '../util/fs.js';
 import { join, resolve } from 'node:path';
 import { loadResolvedConfig } from '../config/load.js';
 import type { RunResult } from '../report/result.js';
 import { RunDir } from '../run/rundir.js';
-import { engineVersion } from '../util/paths.js';
+import { displayPath, engineVersion } from '../util/paths.js';
 import { Workbench } from '@peftkit/runtime';
 import { moduleTypesOf } from './run.js';
 
@@ -85,7 +86,13 @@ function write(out: string, name: string, data: string | Uint8Array, files: stri
 export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
   const run = await loadFinishedRun(resolve(opts.cwd ?? process.cwd(), opts.runDir), opts.cwd);
   const out = resolve(opts.cwd ?? process.cwd(), opts.out ?? join(run.dir.path, 'export'));
-  mkdirSync(out, { recursive: true });
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new ConfigError(
+      `${displayPath(out, opts.cwd)} is an existing file; expected a directory (new, or one to write into)`,
+      undefined,
+      '--out',
+    );
+  makeDirs(out);
   const files: string[] = [];
   const toolkit = new PeftToolkit(run.backbone, run.task.info, run.types);
   const config = run.dir.readConfig<Record<string, unknown>>();

@@ -25,7 +25,7 @@ import type {
   Task,
   TrainingBackend,
 } from '@peftkit/api';
-import { ConfigError, encodeSafetensors, moduleId, resolveBudget } from '@peftkit/api';
+import { ConfigError, DataError, encodeSafetensors, moduleId, resolveBudget } from '@peftkit/api';
 import { dirname } from 'node:path';
 import type { Origins } from '../config/origins.js';
 import type { RunConfig } from '../config/types.js';
@@ -39,6 +39,8 @@ import {
 } from '@peftkit/runtime';
 import type { RunResult } from '../report/result.js';
 import { renderRunReport } from '../report/run-report.js';
+import type { LoadedCheckpoint } from '../run/checkpoint.js';
+import { checkFingerprint, fingerprintFromMeta, runFingerprint } from '../run/fingerprint.js';
 import { RunDir } from '../run/rundir.js';
 import { TensorboardLog } from '../tensorboard/run-log.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -181,8 +183,16 @@ export async function runOne(
 ): Promise<FinishedRun> {
   const started = performance.now();
   const { config } = opts;
+  dir.lock(`peftkit ${opts.command}${resuming ? ' --resume' : ''}`);
+  dir.fingerprint = runFingerprint(config, opts.registry.plugins());
+  let checkpoint: LoadedCheckpoint<LoopCheckpoint> | undefined;
+  try {
+    checkpoint = resuming ? resumeCheckpoint(dir, opts.log) : undefined;
+  } catch (e) {
+    dir.close(); // refused before it started: the run is left as it was
+    throw e;
+  }
   const journal = dir.journal();
-  const checkpoint = resuming ? dir.loadCheckpoint<LoopCheckpoint>() : undefined;
   // The continuation re-emits what came after the checkpoint: replay only the records up to it.
   const tensorboard =
     config.output.tensorboard === false
@@ -193,36 +203,83 @@ export async function runOne(
           resuming ? dir.readJournal().records.filter((r) => r.seq <= (checkpoint?.seq ?? 0)) : [],
         );
   const t0 = Date.now();
+  const reporters = [...opts.reporters];
   const emit = (e: RunEvent) => {
     // Progress lines are for the screen only; everything else is journaled (and logged for TensorBoard).
     if (e.type !== 'progress') {
       const record = journal.append(e);
       tensorboard?.add(record);
     }
-    for (const r of opts.reporters) {
+    for (const r of [...reporters]) {
       try {
         r.onEvent({ t: Date.now() - t0, ...e });
-      } catch {
-        /* a reporter must not break a run */
+      } catch (err) {
+        // A broken reporter must not lose the run: it is named, and switched off.
+        reporters.splice(reporters.indexOf(r), 1);
+        opts.log.warn(
+          `${(err as Error).message ?? String(err)} (reporter switched off for the rest of the run)`,
+        );
       }
     }
   };
-  for (const s of checkpoint?.skipped ?? [])
-    opts.log.warn(
-      `skipped an unreadable checkpoint ${s.file} (${s.error}); resuming from ${checkpoint!.file}`,
-    );
+  try {
+    return await runIn(opts, seed, dir, checkpoint, resuming, emit, started);
+  } catch (e) {
+    // A failed run says why in its journal, so it never looks like an interrupted one.
+    try {
+      emit({
+        type: 'run-failed',
+        run: dir.id,
+        error: e instanceof Error ? e.message : String(e),
+        errorName: e instanceof Error ? e.name : typeof e,
+      });
+    } catch {
+      /* the journal itself may be what failed */
+    }
+    throw e;
+  } finally {
+    tensorboard?.close();
+    dir.close();
+  }
+}
+
+/** The checkpoint a resumed run continues from, checked against the run's configuration. */
+function resumeCheckpoint(dir: RunDir, log: Logger): LoadedCheckpoint<LoopCheckpoint> | undefined {
+  const checkpoint = dir.loadCheckpoint<LoopCheckpoint>();
+  if (!checkpoint) {
+    if (dir.info.checkpointedAt) {
+      throw new DataError(
+        `the run checkpointed at ${dir.info.checkpointedAt}, but ${dir.checkpoints.dir} now holds no checkpoint (deleted?); resuming would silently start over: restore the checkpoints, or start a new run`,
+        dir.path,
+      );
+    }
+    return undefined;
+  }
+  for (const s of checkpoint.skipped)
+    log.warn(`skipped an unreadable checkpoint ${s.file} (${s.error}); resuming from ${checkpoint.file}`);
+  const saved = fingerprintFromMeta(checkpoint.meta);
+  if (saved && dir.fingerprint)
+    checkFingerprint(saved, dir.fingerprint, dir.file('config.json'), checkpoint.file);
+  return checkpoint;
+}
+
+async function runIn(
+  opts: RunOptions,
+  seed: number,
+  dir: RunDir,
+  checkpoint: LoadedCheckpoint<LoopCheckpoint> | undefined,
+  resuming: boolean,
+  emit: (e: RunEvent) => void,
+  started: number,
+): Promise<FinishedRun> {
+  const { config } = opts;
+  const journal = dir.journal();
   emit(
     resuming
       ? { type: 'resume', fromCheckpointSeq: checkpoint?.seq ?? null, run: dir.id }
       : { type: 'run-start', command: opts.command, run: dir.id, seed, preset: opts.preset ?? null },
   );
-  let c: Components;
-  try {
-    c = await createComponents(opts);
-  } catch (e) {
-    tensorboard?.close();
-    throw e;
-  }
+  const c = await createComponents(opts);
   const log = opts.log;
   try {
     // Tokenising the task can fail on the configuration (a maxLength too short for pairs).
@@ -309,6 +366,14 @@ export async function runOne(
       },
       checkpointSeconds: opts.checkpointSeconds ?? 30,
       resume: checkpoint?.state,
+      ...(config.strategy && opts.command === 'search'
+        ? {
+            strategyOwner: {
+              plugin: opts.registry.get('search-strategy', config.strategy.name).plugin.name,
+              name: config.strategy.name,
+            },
+          }
+        : {}),
     });
     await executor.dispose();
     const arch = loop.outcome.architecture;
@@ -381,8 +446,6 @@ export async function runOne(
     return { dir: dir.path, result };
   } finally {
     await c.backend.dispose();
-    tensorboard?.close();
-    dir.close();
   }
 }
 
@@ -394,8 +457,15 @@ export async function executeRuns(opts: RunOptions & { resume?: string }): Promi
   let outputDir = opts.config.output.dir;
   if (opts.resume) {
     const dir = RunDir.open(opts.resume);
-    if (dir.readResult())
-      throw new ConfigError(`run ${dir.id} has already finished (result.json exists)`, dir.path);
+    // Locked before anything is read: a second resume of the same run stops here, naming the first.
+    dir.lock(`peftkit ${opts.command} --resume`);
+    try {
+      if (dir.readResult())
+        throw new ConfigError(`run ${dir.id} has already finished (result.json exists)`, dir.path);
+    } catch (e) {
+      dir.close();
+      throw e;
+    }
     if (dir.info.command && dir.info.command !== opts.command) {
       throw new ConfigError(
         `run ${dir.id} was started by \`peftkit ${dir.info.command}\`; resume it with \`peftkit ${dir.info.command} --resume ${dir.path}\``,

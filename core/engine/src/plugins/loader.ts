@@ -70,12 +70,32 @@ async function loadPluginDir(registry: Registry, ref: PluginRef): Promise<Plugin
     );
   }
   let mod: { default?: unknown };
+  const seconds = importTimeoutSeconds();
+  let timer: NodeJS.Timeout | undefined;
   try {
-    mod = (await import(pathToFileURL(moduleFile).href)) as { default?: unknown };
+    // A module whose top-level await never settles would otherwise end the process (exit code 13)
+    // without a word; the timer keeps the process alive to say which plugin it was.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PluginError(
+              `importing ${moduleFile} did not finish within ${seconds} s (a top-level await that never settles?); PEFTKIT_PLUGIN_IMPORT_TIMEOUT sets the limit in seconds`,
+              pkg.name,
+              'import',
+            ),
+          ),
+        seconds * 1000,
+      );
+    });
+    mod = (await Promise.race([import(pathToFileURL(moduleFile).href), timeout])) as { default?: unknown };
   } catch (e) {
+    if (e instanceof PluginError) throw e;
     throw new PluginError(`cannot import ${moduleFile}: ${(e as Error).message}`, pkg.name, 'import', {
       cause: e,
     });
+  } finally {
+    clearTimeout(timer);
   }
   const cm = mod.default as ContainerModule | undefined;
   if (!cm || typeof cm !== 'object' || typeof (cm as { load?: unknown }).load !== 'function') {
@@ -119,6 +139,12 @@ async function loadModule(registry: Registry, info: PluginInfo, cm: ContainerMod
     ];
   }
   return registry.register(info, bound);
+}
+
+/** Seconds a plugin's module may take to import: PEFTKIT_PLUGIN_IMPORT_TIMEOUT, default 60. */
+export function importTimeoutSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.PEFTKIT_PLUGIN_IMPORT_TIMEOUT);
+  return Number.isFinite(v) && v > 0 ? v : 60;
 }
 
 function safeRealpath(p: string): string {

@@ -20,7 +20,7 @@ import {
   type PluginManifest,
 } from '@peftkit/api';
 import { Container } from 'inversify';
-import { problemsToErrors, ConfigErrorList } from '../config/errors.js';
+import { throwProblems } from '../config/errors.js';
 import {
   formatOrigin,
   formatPath,
@@ -40,6 +40,7 @@ import {
 } from '../schema/problems.js';
 import { didYouMean } from '../util/suggest.js';
 import { NAME_PATTERN } from './manifest.js';
+import { attribute, guardPluginCalls } from './guard.js';
 
 export interface PluginInfo {
   /** Package name (`@peftkit/plugin-bipeft`). */
@@ -88,23 +89,6 @@ export interface RefLocation {
    * the component itself (`backbone "hf"`).
    */
   where?: string;
-}
-
-/**
- * An error of a plugin's code that is not one of the project's errors (a TypeError, a plain Error):
- * a bug rather than a problem users can fix, so it is not a PeftkitError (the CLI suggests
- * --debug for the stack). Names the plugin and the hook; `cause` is the original error.
- */
-export class UnexpectedPluginError extends Error {
-  override name = 'UnexpectedPluginError';
-  constructor(
-    message: string,
-    readonly plugin: string,
-    readonly hook: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`plugin ${plugin} (${hook}): ${message}`, options);
-  }
 }
 
 const SILENT: Logger = { info() {}, warn() {}, debug() {} };
@@ -352,8 +336,9 @@ export class Registry {
    *   `location.origins` records them;
    * - other ConfigErrors, DataErrors and PluginErrors name their own place and pass unchanged;
    * - any other PeftkitError becomes a PluginError naming the plugin and `create <kind> <name>`;
-   * - anything else (TypeError, ...) is a bug: an UnexpectedPluginError (not a PeftkitError)
-   *   naming the plugin, with the original as `cause`.
+   * - anything else (TypeError, ...) is a bug: an UnexpectedPluginError naming the plugin, with
+   *   the original as `cause`.
+   * The component is returned guarded (guard.ts): what its methods throw names the plugin too.
    */
   async create<K extends ExtensionKind>(
     kind: K,
@@ -365,7 +350,7 @@ export class Registry {
     const where = location.where ?? `${kind} ${JSON.stringify(ref?.name)}`;
     const checked = this.checkComponent(kind, ref, path);
     if (checked.problems.length > 0) {
-      throw new ConfigErrorList(problemsToErrors(checked.problems, location.origins, where));
+      throwProblems(checked.problems, location.origins, where);
     }
     if (!isPlainObject(ref) || typeof ref.name !== 'string') {
       throw new ConfigError(
@@ -391,7 +376,7 @@ export class Registry {
     if (value === null || typeof value !== 'object') {
       throw new PluginError(`create returned ${String(value)} instead of a ${kind}`, entry.plugin.name, hook);
     }
-    return value as ExtensionTypes[K];
+    return guardPluginCalls(value, entry.plugin.name, `${kind} ${ref.name}`) as ExtensionTypes[K];
   }
 
   /** A CreateContext whose `resolve` creates collaborators through this registry. */
@@ -420,13 +405,12 @@ function createFailure(
   at: { path: ConfigPath; where: string; origins?: Origins; options: unknown },
 ): Error {
   if (e instanceof ConfigError) return relocateOptionsError(e, at);
-  if (e instanceof DataError || e instanceof PluginError) return e;
-  if (e instanceof PeftkitError) {
+  if (e instanceof PeftkitError && !(e instanceof DataError || e instanceof PluginError)) {
     const o = at.path.length > 0 ? at.origins?.get(at.path) : undefined;
     const place = at.path.length > 0 ? ` (${o ? `${formatOrigin(o)}: ` : ''}${formatPath(at.path)})` : '';
     return new PluginError(`${e.message}${place}`, plugin, hook, { cause: e });
   }
-  return new UnexpectedPluginError(e instanceof Error ? e.message : String(e), plugin, hook, { cause: e });
+  return attribute(e, plugin, hook);
 }
 
 function key(kind: ExtensionKind, name: string): string {

@@ -30,6 +30,8 @@ export interface CheckpointInfo {
 
 export interface LoadedCheckpoint<T = unknown> extends CheckpointInfo {
   state: T;
+  /** Further metadata saved with the state (the run's fingerprint). */
+  meta: Record<string, string>;
   /** Newer checkpoint files that could not be read (with why), skipped in favour of this one. */
   skipped: Array<{ file: string; error: string }>;
 }
@@ -71,7 +73,7 @@ export class CheckpointStore {
   }
 
   /** Save `state` as the checkpoint at journal seq `seq`. */
-  save(state: unknown, seq: number): CheckpointInfo {
+  save(state: unknown, seq: number, meta: Record<string, string> = {}): CheckpointInfo {
     if (!Number.isInteger(seq) || seq < 0)
       throw new Error(`checkpoint seq must be a non-negative integer, got ${seq}`);
     mkdirSync(this.dir, { recursive: true });
@@ -79,6 +81,7 @@ export class CheckpointStore {
     const savedAt = new Date().toISOString();
     const { json, tensors } = encodeState(state);
     const bytes = encodeSafetensors(tensors, {
+      ...meta,
       format: FORMAT,
       seq: String(seq),
       savedAt,
@@ -118,8 +121,8 @@ export class CheckpointStore {
     const skipped: Array<{ file: string; error: string }> = [];
     for (const c of files) {
       try {
-        const { state, seq, savedAt } = readCheckpoint(c.file);
-        return { state: state as T, seq, savedAt, file: c.file, skipped };
+        const { state, seq, savedAt, meta } = readCheckpoint(c.file);
+        return { state: state as T, seq, savedAt, meta, file: c.file, skipped };
       } catch (e) {
         skipped.push({ file: c.file, error: (e as Error).message });
       }
@@ -134,7 +137,12 @@ export class CheckpointStore {
 }
 
 /** Read one checkpoint file. */
-export function readCheckpoint(file: string): { state: unknown; seq: number; savedAt: string } {
+export function readCheckpoint(file: string): {
+  state: unknown;
+  seq: number;
+  savedAt: string;
+  meta: Record<string, string>;
+} {
   const decoded = decodeSafetensors(readFileSync(file), file);
   const m = decoded.metadata;
   if (m.format !== FORMAT)
@@ -143,5 +151,6 @@ export function readCheckpoint(file: string): { state: unknown; seq: number; sav
   if (!Number.isInteger(seq) || seq < 0)
     throw new DataError(`checkpoint metadata seq is ${JSON.stringify(m.seq)}`, file);
   if (typeof m.state !== 'string') throw new DataError('checkpoint metadata has no state', file);
-  return { state: decodeState(m.state, decoded.tensors, file), seq, savedAt: m.savedAt ?? '' };
+  const { format: _f, seq: _s, savedAt, state, ...meta } = m;
+  return { state: decodeState(state, decoded.tensors, file), seq, savedAt: savedAt ?? '', meta };
 }

@@ -6,6 +6,7 @@
  *   journal.jsonl   the event journal
  *   checkpoints/    ckpt-<seq>.safetensors (latest and previous)
  *   result.json     the outcome, written when the run ends
+ *   .lock           the process working in the directory (see lock.ts)
  *
  * Every file is written atomically except the journal, which is append-only.
  */
@@ -13,9 +14,11 @@ import { ConfigError, DataError } from '@peftkit/api';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { engineVersion } from '../util/paths.js';
-import { toJsonText, writeFileAtomic } from '../util/fs.js';
+import { makeDirs, toJsonText, writeFileAtomic } from '../util/fs.js';
 import { CheckpointStore, type CheckpointInfo, type LoadedCheckpoint } from './checkpoint.js';
+import { fingerprintMeta, type RunFingerprint } from './fingerprint.js';
 import { Journal, readJournal, type JournalRead } from './journal.js';
+import { DirLock, heldLocks } from './lock.js';
 
 export interface RunInfo {
   name: string;
@@ -33,7 +36,15 @@ export interface RunInfo {
    * preset that set it), by top-level config field: resuming, evaluating and exporting use them.
    */
   baseDirs?: Record<string, string>;
+  /**
+   * ISO time of the run's first checkpoint: a resume that finds no checkpoint then knows that
+   * checkpoints/ was deleted, rather than that the run stopped before its first one.
+   */
+  checkpointedAt?: string;
 }
+
+/** Run directories this process works in (locked), for an interrupt handler. */
+const active = new Set<RunDir>();
 
 /** What a new run directory records besides its configuration. */
 export interface RunDirExtras {
@@ -52,6 +63,9 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export class RunDir {
   readonly checkpoints: CheckpointStore;
   private journalWriter: Journal | undefined;
+  private dirLock: DirLock | undefined;
+  /** Saved with every checkpoint; set by the run before its first checkpoint. */
+  fingerprint: RunFingerprint | undefined;
 
   private constructor(
     /** Absolute path of the directory. */
@@ -78,15 +92,16 @@ export class RunDir {
     if (!Number.isInteger(seed) || seed < 0)
       throw new Error(`run seed must be a non-negative integer, got ${seed}`);
     const parent = resolve(outputDir);
-    try {
-      mkdirSync(parent, { recursive: true });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      throw new ConfigError(
-        `cannot create the output directory ${parent} (${code}); expected a writable directory`,
+    const refuse = (e: unknown, what: string) =>
+      new ConfigError(
+        `cannot create ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a writable directory`,
         undefined,
         'output.dir',
       );
+    try {
+      makeDirs(parent);
+    } catch (e) {
+      throw refuse(e, `the output directory ${parent}`);
     }
     const base = `${name}-${runStamp(now)}-s${seed}`;
     let path = '';
@@ -96,7 +111,7 @@ export class RunDir {
         mkdirSync(path); // fails if it exists: two runs never share a directory
         break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw refuse(e, `a run directory in ${parent}`);
       }
     }
     const info: RunInfo = {
@@ -136,6 +151,17 @@ export class RunDir {
     }
     if (!existsSync(join(dir, 'config.json'))) throw new DataError('run directory has no config.json', path);
     return new RunDir(dir, info);
+  }
+
+  /**
+   * Take the directory's exclusive lock (see lock.ts) until close(); a DataError names the process
+   * that holds it. Locking twice is a no-op.
+   */
+  lock(command: string): void {
+    if (this.dirLock) return;
+    const resume = `peftkit ${this.info.command ?? 'search'} --resume ${this.path}`;
+    this.dirLock = DirLock.acquire(this.path, `run directory ${this.id}`, command, { resume });
+    active.add(this);
   }
 
   /** The directory name (`quickstart-20261128-160300-s42`). */
@@ -185,7 +211,12 @@ export class RunDir {
     } else {
       this.journalWriter?.sync();
     }
-    return this.checkpoints.save(state, seq);
+    const info = this.checkpoints.save(state, seq, this.fingerprint ? fingerprintMeta(this.fingerprint) : {});
+    if (!this.info.checkpointedAt) {
+      (this.info as RunInfo).checkpointedAt = info.savedAt;
+      writeFileAtomic(this.file('run.json'), `${JSON.stringify(this.info, null, 2)}\n`);
+    }
+    return info;
   }
 
   loadCheckpoint<T = unknown>(): LoadedCheckpoint<T> | undefined {
@@ -211,5 +242,29 @@ export class RunDir {
   close(): void {
     this.journalWriter?.close();
     this.journalWriter = undefined;
+    this.dirLock?.release();
+    this.dirLock = undefined;
+    active.delete(this);
   }
+}
+
+/**
+ * Stop the work of this process (on SIGINT, say): journal an `interrupted` record in every run it
+ * works in, close the journals and release every lock (runs and comparisons). Returns the command
+ * lines that continue the work, outermost (a comparison) first.
+ */
+export function interruptActiveRuns(reason: string): string[] {
+  for (const d of [...active]) {
+    try {
+      d.journal().append({ type: 'interrupted', reason });
+    } catch {
+      /* the journal may be what failed; the lock is still released */
+    }
+  }
+  const resumes = heldLocks()
+    .map((l) => l.use.resume)
+    .filter((r): r is string => r !== undefined);
+  for (const d of [...active]) d.close();
+  for (const l of heldLocks()) l.release();
+  return resumes;
 }

@@ -15,7 +15,15 @@ export interface Problem {
   hint?: string;
   /** The file the value was read from, when not the one its path's origin names (an architecture JSON file). */
   file?: string;
+  /** Set on the one summary line that stands for this many further problems, not translated. */
+  omitted?: number;
 }
+
+/**
+ * Schema errors translated into problems per validation; the rest are only counted, so that a
+ * file with 50,000 unknown keys is answered in linear time with the first ones and a count.
+ */
+export const MAX_TRANSLATED_ERRORS = 200;
 
 /**
  * Schema keyword that marks an option naming another component (a strategy's importance
@@ -70,7 +78,13 @@ export type Validator = ValidateFunction;
  */
 export function validateWith(validate: Validator, data: unknown, base: ConfigPath): Problem[] {
   if (validate(data)) return [];
-  return translateErrors(validate.errors ?? [], data, base);
+  const errors = validate.errors ?? [];
+  if (errors.length <= MAX_TRANSLATED_ERRORS) return translateErrors(errors, data, base);
+  const omitted = errors.length - MAX_TRANSLATED_ERRORS;
+  return [
+    ...translateErrors(errors.slice(0, MAX_TRANSLATED_ERRORS), data, base),
+    { path: base, message: `${omitted.toLocaleString('en-US')} further schema errors`, omitted },
+  ];
 }
 
 type Schema = Record<string, unknown>;
@@ -153,10 +167,11 @@ function translateOne(
 ): Problem | Problem[] | undefined {
   const params = e.params as Record<string, unknown>;
   const parent = asSchema(e.parentSchema);
-  const got = `got ${showValue(e.data)}`;
+  // Only when a message shows it: rendering a whole object for every unknown key is quadratic.
+  const got = () => `got ${showValue(e.data)}`;
   switch (e.keyword) {
     case 'type':
-      return { path: at, message: `expected ${typeWords(params.type)}, ${got}` };
+      return { path: at, message: `expected ${typeWords(params.type)}, ${got()}` };
     case 'additionalProperties':
     case 'unevaluatedProperties': {
       const k = String(params.additionalProperty ?? params.unevaluatedProperty);
@@ -181,45 +196,48 @@ function translateOne(
       const allowed = (params.allowedValues as unknown[]) ?? [];
       return {
         path: at,
-        message: `expected one of ${allowed.map((x) => showValue(x)).join(', ')}, ${got}`,
+        message: `expected one of ${allowed.map((x) => showValue(x)).join(', ')}, ${got()}`,
         hint: typeof e.data === 'string' ? didYouMean(e.data, allowed.map(String)) : undefined,
       };
     }
     case 'const':
-      return { path: at, message: `expected ${showValue(params.allowedValue)}, ${got}` };
+      return { path: at, message: `expected ${showValue(params.allowedValue)}, ${got()}` };
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
       return {
         path: at,
-        message: `expected a number ${String(params.comparison)} ${String(params.limit)}, ${got}`,
+        message: `expected a number ${String(params.comparison)} ${String(params.limit)}, ${got()}`,
       };
     case 'multipleOf':
-      return { path: at, message: `expected a multiple of ${String(params.multipleOf)}, ${got}` };
+      return { path: at, message: `expected a multiple of ${String(params.multipleOf)}, ${got()}` };
     case 'minLength':
       return {
         path: at,
-        message: `expected a string of at least ${String(params.limit)} characters, ${got}`,
+        message: `expected a string of at least ${String(params.limit)} characters, ${got()}`,
       };
     case 'maxLength':
-      return { path: at, message: `expected a string of at most ${String(params.limit)} characters, ${got}` };
+      return {
+        path: at,
+        message: `expected a string of at most ${String(params.limit)} characters, ${got()}`,
+      };
     case 'pattern':
-      return { path: at, message: `expected a string matching /${String(params.pattern)}/, ${got}` };
+      return { path: at, message: `expected a string matching /${String(params.pattern)}/, ${got()}` };
     case 'minItems':
-      return { path: at, message: `expected at least ${String(params.limit)} items, ${got}` };
+      return { path: at, message: `expected at least ${String(params.limit)} items, ${got()}` };
     case 'maxItems':
-      return { path: at, message: `expected at most ${String(params.limit)} items, ${got}` };
+      return { path: at, message: `expected at most ${String(params.limit)} items, ${got()}` };
     case 'uniqueItems':
       return {
         path: at,
-        message: `expected unique items (items ${String(params.j)} and ${String(params.i)} are equal), ${got}`,
+        message: `expected unique items (items ${String(params.j)} and ${String(params.i)} are equal), ${got()}`,
       };
     case 'minProperties':
     case 'maxProperties': {
       const word = e.keyword === 'minProperties' ? 'at least' : 'at most';
       const desc = typeof parent.description === 'string' ? `: ${parent.description}` : '';
-      return { path: at, message: `expected ${word} ${String(params.limit)} keys${desc}, ${got}` };
+      return { path: at, message: `expected ${word} ${String(params.limit)} keys${desc}, ${got()}` };
     }
     case 'oneOf':
     case 'anyOf': {
@@ -227,7 +245,7 @@ function translateOne(
       if (e.keyword === 'oneOf' && Array.isArray(params.passingSchemas)) {
         return {
           path: at,
-          message: `matches more than one allowed form (${branches.map(describeBranch).join('; ')}), ${got}`,
+          message: `matches more than one allowed form (${branches.map(describeBranch).join('; ')}), ${got()}`,
         };
       }
       // When exactly one branch has the value's type, its own errors are the useful ones.
@@ -240,14 +258,14 @@ function translateOne(
         const sub = translateErrors(inner, data, base);
         if (sub.length > 0) return sub;
       }
-      return { path: at, message: `expected ${branches.map(describeBranch).join(', or ')}; ${got}` };
+      return { path: at, message: `expected ${branches.map(describeBranch).join(', or ')}; ${got()}` };
     }
     case 'if':
     case 'then':
     case 'else':
     case 'not':
     default:
-      return { path: at, message: `${e.message ?? 'is invalid'}, ${got}` };
+      return { path: at, message: `${e.message ?? 'is invalid'}, ${got()}` };
   }
 }
 

@@ -3,8 +3,8 @@
  * target, fsync the directory. A process killed at any moment leaves either the old or the new
  * content, never a mix.
  */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
 let counter = 0;
 
@@ -62,4 +62,27 @@ export function toJsonText(value: unknown, indent?: number): string {
     },
     indent,
   );
+}
+
+/**
+ * `mkdir -p` without `recursive: true`, which loops forever in Node under /proc (where mkdir
+ * fails with ENOENT for every parent): create the missing directories from the nearest existing
+ * ancestor down, one level at a time, so any failure is an error naming the directory.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let d = resolve(dir);
+  while (!existsSync(d)) {
+    missing.push(d);
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
 }

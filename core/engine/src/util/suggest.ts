@@ -66,7 +66,11 @@ export function showValue(v: unknown, max = 60): string {
   if (typeof v === 'bigint') return `${v}n`;
   let s: string;
   try {
-    s = JSON.stringify(v) ?? String(v);
+    // NaN and ±Infinity (YAML's .nan, .inf) are named, not shown as JSON's null.
+    s =
+      JSON.stringify(v, (_k, x: unknown) =>
+        typeof x === 'number' && !Number.isFinite(x) ? `\u0000${x}\u0000` : x,
+      )?.replace(/"\\u0000(-?\w+)\\u0000"/g, '$1') ?? String(v);
   } catch {
     s = String(v);
   }
