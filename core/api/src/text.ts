@@ -38,7 +38,8 @@ export function decodeText(bytes: Uint8Array, file: string, what = 'text file'):
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lf = text.indexOf('\n');
-  const lineEnding = lf < 0 ? (text.includes('\r') ? '\r' : '\n') : lf > 0 && text[lf - 1] === '\r' ? '\r\n' : '\n';
+  const lineEnding =
+    lf < 0 ? (text.includes('\r') ? '\r' : '\n') : lf > 0 && text[lf - 1] === '\r' ? '\r\n' : '\n';
   return { text, lineEnding };
 }
 

@@ -5,7 +5,7 @@
  * document on stdout: `{"error": {"name", "message", ...}}`.
  */
 import { ConfigError, DataError, PeftkitError, PluginError } from '@peftkit/api';
-import { UnexpectedPluginError } from '@peftkit/engine';
+import { InterruptedError, UnexpectedPluginError } from '@peftkit/engine';
 import yargs from 'yargs';
 import { COMMANDS } from './commands/index.js';
 import { processIO, type CliContext, type CliIO } from './context.js';
@@ -39,6 +39,10 @@ export async function main(
       // Option values refused while parsing (coerce) arrive as yargs' own error: usage errors too.
       if (err && err.name === 'YError') throw new UsageError(err.message);
       if (err) throw err;
+      // yargs' suggestion for a mistyped command names only the suggestion: name the command too.
+      const word = argv.find((a) => !a.startsWith('-'));
+      if (/^Did you mean/.test(msg) && word !== undefined)
+        throw new UsageError(`unknown command ${JSON.stringify(word)}; d${msg.slice(1)}`);
       throw new UsageError(msg);
     });
   for (const factory of COMMANDS) parser = parser.command(factory(ctx) as never);
@@ -50,6 +54,12 @@ export async function main(
     });
     if (printed) io.out(printed.endsWith('\n') ? printed : `${printed}\n`);
   } catch (e) {
+    if (e instanceof InterruptedError) {
+      const how = e.resume.map((r) => `  ${r}\n`).join('');
+      io.err(`interrupted${how ? `; continue with:\n${how}` : '\n'}`);
+      if (json) io.out(`${JSON.stringify({ error: errorDocument(e) }, null, 2)}\n`);
+      return EXIT_INTERRUPTED;
+    }
     io.err(formatError(e, debug));
     if (json) io.out(`${JSON.stringify({ error: errorDocument(e) }, null, 2)}\n`);
     return e instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
@@ -81,12 +91,14 @@ export function errorDocument(e: unknown): Record<string, unknown> {
     // A list of problems (ConfigErrorList) places each one; a single one is placed at the top.
     const list = (err as { errors?: unknown }).errors;
     const items = Array.isArray(list) ? (list as ConfigError[]) : [err];
-    if (items.length === 1) Object.assign(doc, { file: items[0]!.file, path: items[0]!.path, hint: items[0]!.hint });
+    if (items.length === 1)
+      Object.assign(doc, { file: items[0]!.file, path: items[0]!.path, hint: items[0]!.hint });
     else doc.problems = items.map((p) => ({ file: p.file, path: p.path, message: p.message, hint: p.hint }));
   }
   if (err instanceof DataError) Object.assign(doc, { file: err.file, line: err.line });
   if (err instanceof PluginError) Object.assign(doc, { plugin: err.plugin, hook: err.hook });
   if (err instanceof UsageError) doc.usage = true;
+  if (err instanceof InterruptedError) doc.resume = err.resume;
   return JSON.parse(JSON.stringify(doc)) as Record<string, unknown>;
 }
 

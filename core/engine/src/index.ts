@@ -22,6 +22,7 @@ export * from './reporters/plain.js';
 export * from './reporters/tty.js';
 export * from './run/checkpoint.js';
 export * from './run/fingerprint.js';
+export * from './run/interrupt.js';
 export * from './run/journal.js';
 export * from './run/lock.js';
 export * from './run/rundir.js';

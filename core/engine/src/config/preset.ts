@@ -235,9 +235,14 @@ function mergeValue(
 }
 
 /** Parse `path.to.field=value` (value as a YAML scalar or flow collection). */
+/** Where an override is, for errors: `command line (--set a.b=1)`, a long argument shortened. */
+function overrideOrigin(arg: string): string {
+  return `command line (--set ${arg.length > 80 ? `${arg.slice(0, 79)}…` : arg})`;
+}
+
 export function parseOverride(arg: string): { path: PathSegment[]; value: unknown } {
   const eq = arg.indexOf('=');
-  const where = `command line (--set ${arg})`;
+  const where = overrideOrigin(arg);
   if (eq <= 0) {
     throw new ConfigError(`--set expects path.to.field=value, got ${JSON.stringify(arg)}`, COMMAND_LINE.file);
   }
@@ -306,7 +311,7 @@ function setAt(
       if (!Number.isInteger(idx) || idx > cur.length) {
         throw new ConfigError(
           `cannot set ${JSON.stringify(String(seg))} in a list of ${cur.length} items (expected an index 0..${cur.length})`,
-          `command line (--set ${arg})`,
+          overrideOrigin(arg),
         );
       }
       container = cur as unknown as Record<number, unknown>;
@@ -317,7 +322,7 @@ function setAt(
     } else {
       throw new ConfigError(
         `cannot set ${path.map(String).join('.')}: ${path.slice(0, i).map(String).join('.')} is ${showValue(cur)}, not a mapping`,
-        `command line (--set ${arg})`,
+        overrideOrigin(arg),
       );
     }
     if (last) {

@@ -90,6 +90,8 @@ export function parseYamlWithOrigins(text: string, file: string, dir?: string): 
       throw new ConfigError(`nesting too deep (the limit is ${YAML_LIMITS.maxDepth} levels)`, file);
     throw e;
   }
+  if (doc.errors.some((e) => /call stack/i.test(e.message)))
+    throw new ConfigError(`nesting too deep (the limit is ${YAML_LIMITS.maxDepth} levels)`, file);
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0].line ?? (e.pos ? lineCounter.linePos(e.pos[0]).line : undefined);

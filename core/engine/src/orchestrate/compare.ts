@@ -35,6 +35,7 @@ import type { RunConfig } from '../config/types.js';
 import type { Registry } from '../plugins/registry.js';
 import { shortError, type CompareEntry, type FailedCompareCell } from '../report/compare-report.js';
 import type { RunResult } from '../report/result.js';
+import { InterruptedError } from '../run/interrupt.js';
 import { DirLock } from '../run/lock.js';
 import { RunDir, runStamp } from '../run/rundir.js';
 import { makeDirs, toJsonText, writeFileAtomic } from '../util/fs.js';
@@ -402,6 +403,7 @@ async function compareIn(opts: CompareOptions, held: { lock?: DirLock }): Promis
       saveCells();
       if (remote) note(i, cell, `done on ${cell.worker ?? 'a worker'}`);
     } catch (e) {
+      if (e instanceof InterruptedError) throw e; // not a failed cell: the comparison stops
       recordFailure(i, cell, e instanceof Error ? e.message : String(e));
     } finally {
       // runOne closes its directory, except when it fails before its components exist.

@@ -41,6 +41,7 @@ import type { RunResult } from '../report/result.js';
 import { renderRunReport } from '../report/run-report.js';
 import type { LoadedCheckpoint } from '../run/checkpoint.js';
 import { checkFingerprint, fingerprintFromMeta, runFingerprint } from '../run/fingerprint.js';
+import { checkInterrupt, InterruptedError } from '../run/interrupt.js';
 import { RunDir } from '../run/rundir.js';
 import { TensorboardLog } from '../tensorboard/run-log.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -205,6 +206,7 @@ export async function runOne(
   const t0 = Date.now();
   const reporters = [...opts.reporters];
   const emit = (e: RunEvent) => {
+    checkInterrupt();
     // Progress lines are for the screen only; everything else is journaled (and logged for TensorBoard).
     if (e.type !== 'progress') {
       const record = journal.append(e);
@@ -222,20 +224,25 @@ export async function runOne(
       }
     }
   };
+  const seqBefore = journal.lastSeq;
   try {
     return await runIn(opts, seed, dir, checkpoint, resuming, emit, started);
   } catch (e) {
-    // A failed run says why in its journal, so it never looks like an interrupted one.
-    try {
-      emit({
-        type: 'run-failed',
-        run: dir.id,
-        error: e instanceof Error ? e.message : String(e),
-        errorName: e instanceof Error ? e.name : typeof e,
-      });
-    } catch {
-      /* the journal itself may be what failed */
-    }
+    // A failed run says why in its journal, so it never looks like an interrupted one. A resume
+    // refused before it started (a changed configuration, missing checkpoints) leaves the run as
+    // it was: it is still the run it was, resumable once the cause is fixed.
+    if (e instanceof InterruptedError) journal.append({ type: 'interrupted', reason: e.reason });
+    else if (journal.lastSeq > seqBefore)
+      try {
+        emit({
+          type: 'run-failed',
+          run: dir.id,
+          error: e instanceof Error ? e.message : String(e),
+          errorName: e instanceof Error ? e.name : typeof e,
+        });
+      } catch {
+        /* the journal itself may be what failed */
+      }
     throw e;
   } finally {
     tensorboard?.close();
