@@ -166,17 +166,17 @@ describe('tsv and jsonl tasks', () => {
       [
         'non-integer label',
         tsv('badlabel.tsv', 'sentence\tlabel\na\t0\nb\tpos\n'),
-        /badlabel\.tsv:3: column 'label': 'pos' is not a class index; expected an integer 0\.\.C-1/,
+        /badlabel\.tsv:3: column 'label': "pos" is not a class index; expected an integer 0\.\.C-1/,
       ],
       [
         'unknown label name',
         tsv('unknown.tsv', 'sentence\tlabel\na\tneg\nb\tneutral\n', { labels: ['neg', 'pos'] }),
-        /unknown\.tsv:3: column 'label': unknown label 'neutral'; expected one of 'neg', 'pos'/,
+        /unknown\.tsv:3: column 'label': unknown label "neutral"; expected one of "neg", "pos"/,
       ],
       [
         'bad regression target',
         tsv('badnum.tsv', 'sentence\tlabel\na\t0.5\nb\thigh\n', { type: 'regression' }),
-        /badnum\.tsv:3: column 'label': 'high' is not a number; expected a real-valued regression target/,
+        /badnum\.tsv:3: column 'label': "high" is not a number; expected a finite real-valued regression target/,
       ],
       [
         'column not in header',
@@ -191,7 +191,7 @@ describe('tsv and jsonl tasks', () => {
       [
         'headerless bad label',
         tsv('nohead.tsv', 'a\t0\nb\tx\n', { header: false, textColumn: 0, labelColumn: 1 }),
-        /nohead\.tsv:2: column 1: 'x' is not a class index/,
+        /nohead\.tsv:2: column 1: "x" is not a class index/,
       ],
       [
         'name without header',
@@ -241,7 +241,7 @@ describe('tsv and jsonl tasks', () => {
       [
         'JSONL unknown label',
         jsonl('jlabel.jsonl', '{"text":"a","label":"maybe"}\n', { labels: ['no', 'yes'] }),
-        /jlabel\.jsonl:1: field 'label': unknown label 'maybe'; expected one of 'no', 'yes'/,
+        /jlabel\.jsonl:1: field 'label': unknown label "maybe"; expected one of "no", "yes"/,
       ],
       [
         'JSONL negative class',
