@@ -68,7 +68,13 @@ async function readCheckpointTensors(dir: string): Promise<{ file: string; st: S
     for (const [tensor, shard] of Object.entries(map)) {
       // A shard is a file of this checkpoint directory: an index must not reach files elsewhere.
       const rel = typeof shard === 'string' ? relative(dir, resolve(dir, shard)) : '..';
-      if (typeof shard !== 'string' || shard === '' || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
+      if (
+        typeof shard !== 'string' ||
+        shard === '' ||
+        rel === '' ||
+        rel.startsWith('..') ||
+        isAbsolute(rel)
+      ) {
         throw new DataError(
           `weight_map["${tensor}"] is ${JSON.stringify(shard)}; expected the name of a shard file inside the checkpoint directory`,
           index,

@@ -13,7 +13,14 @@ import {
   type Task,
 } from '@peftkit/api';
 import { splitSeedOption, validateOptions, type OptionSchema } from './options.js';
-import { MAX_CLASS_INDEX, parseJsonl, parseTsv, type ColumnRef, type LabelSpec, type ParsedRow } from './parse.js';
+import {
+  MAX_CLASS_INDEX,
+  parseJsonl,
+  parseTsv,
+  type ColumnRef,
+  type LabelSpec,
+  type ParsedRow,
+} from './parse.js';
 import { assignSplits, countsByFraction, normaliseText } from './split.js';
 import { thousands } from './describe.js';
 

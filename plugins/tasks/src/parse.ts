@@ -65,7 +65,8 @@ function parseLabel(raw: unknown, spec: LabelSpec, column: string, file: string,
     const v =
       typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
     if (!Number.isFinite(v)) {
-      const what = Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(String(raw)) ? 'not a number' : `${v} (not finite)`;
+      const what =
+        Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(String(raw)) ? 'not a number' : `${v} (not finite)`;
       throw new DataError(
         `${column}: ${shown} is ${what}; expected a finite real-valued regression target`,
         file,
