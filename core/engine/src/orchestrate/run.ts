@@ -224,15 +224,12 @@ export async function runOne(
       }
     }
   };
-  const seqBefore = journal.lastSeq;
   try {
     return await runIn(opts, seed, dir, checkpoint, resuming, emit, started);
   } catch (e) {
-    // A failed run says why in its journal, so it never looks like an interrupted one. A resume
-    // refused before it started (a changed configuration, missing checkpoints) leaves the run as
-    // it was: it is still the run it was, resumable once the cause is fixed.
+    // A failed run says why in its journal, so it never looks like an interrupted one.
     if (e instanceof InterruptedError) journal.append({ type: 'interrupted', reason: e.reason });
-    else if (journal.lastSeq > seqBefore)
+    else
       try {
         emit({
           type: 'run-failed',
@@ -469,15 +466,15 @@ export async function executeRuns(opts: RunOptions & { resume?: string }): Promi
     try {
       if (dir.readResult())
         throw new ConfigError(`run ${dir.id} has already finished (result.json exists)`, dir.path);
+      if (dir.info.command && dir.info.command !== opts.command) {
+        throw new ConfigError(
+          `run ${dir.id} was started by \`peftkit ${dir.info.command}\`; resume it with \`peftkit ${dir.info.command} --resume ${dir.path}\``,
+          dir.path,
+        );
+      }
     } catch (e) {
       dir.close();
       throw e;
-    }
-    if (dir.info.command && dir.info.command !== opts.command) {
-      throw new ConfigError(
-        `run ${dir.id} was started by \`peftkit ${dir.info.command}\`; resume it with \`peftkit ${dir.info.command} --resume ${dir.path}\``,
-        dir.path,
-      );
     }
     baseDirFor = recordedBaseDirFor(dir, opts.baseDirFor);
     out.push(await runOne({ ...opts, baseDirFor }, dir.info.seed, dir, true));

@@ -6,7 +6,16 @@
  * alive) is stale and is taken over. Locks are released when the work ends, and on exit.
  */
 import { DataError } from '@peftkit/api';
-import { linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,6 +59,18 @@ function readHolder(file: string): LockHolder | undefined {
   return undefined;
 }
 
+function justCreated(file: string): boolean {
+  try {
+    return Date.now() - statSync(file).mtimeMs < 2000;
+  } catch {
+    return false;
+  }
+}
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 function describe(h: LockHolder): string {
   return `process ${h.pid} on ${h.host}${h.command ? ` (${h.command})` : ''} since ${h.since}`;
 }
@@ -83,6 +104,14 @@ export class DirLock {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const h = readHolder(file);
+        // An unreadable lock just created is another process between creating and writing it.
+        if (!h && justCreated(file)) {
+          if (attempt < 4) {
+            sleepMs(100);
+            continue;
+          }
+          throw new DataError(`the ${what} is being locked by another process (${file})`, dir);
+        }
         const ours = h?.host === me.host && h.pid === me.pid;
         const live =
           h !== undefined &&
