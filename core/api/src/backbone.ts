@@ -3,6 +3,7 @@
  * described by their attachment points, and built into a graph with hooks at every point.
  */
 import type { Graph, TensorData, Value } from '@peftkit/graph';
+import type { Rng } from './rng.js';
 
 /**
  * What kind of place in the network an attachment point is. Module types declare which kinds they
@@ -114,6 +115,33 @@ export interface BuildOptions {
   train: boolean;
 }
 
+/**
+ * A task head that a backbone offers in place of peftkit's default (one linear layer over the
+ * pooled representation): the classification head of the backbone's own model family, so that a
+ * trained result means the same model in that family's framework (transformers'
+ * `*ForSequenceClassification`). Its parameters are trained like the default head's and stored as
+ * `head/<name>`.
+ */
+export interface TaskHead {
+  /** What the head is, for logs and reports (`RobertaClassificationHead: dense, tanh, out_proj`). */
+  readonly description: string;
+  /** Trainable tensors by local name (`dense.weight`); linear weights are [in, out]. */
+  readonly params: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  /** Initial values: the checkpoint's own head when it has one of these shapes, else a fresh one. */
+  init(rng: Rng): Record<string, Float32Array>;
+  /** logits [B, outputs] from the backbone's pooled representation [B, pooledSize]. */
+  apply(g: Graph, pooled: Value, param: (name: string) => Value, opts: BuildOptions): Value;
+  /**
+   * The tensor's name and layout in the model family's framework, for exports
+   * (`classifier.out_proj.weight`, stored [out, in]: transpose).
+   */
+  externalName(name: string): { name: string; transpose: boolean };
+  /** The framework's module names the head consists of (PEFT's modules_to_save); [] for none. */
+  readonly externalModules: readonly string[];
+  /** The encoder's module name inside the framework's task model (`bert`, `roberta`), if any. */
+  readonly encoderModule?: string;
+}
+
 export interface Backbone {
   readonly info: BackboneInfo;
   readonly tokenizer: Tokenizer;
@@ -130,4 +158,14 @@ export interface Backbone {
    * self.query` for a Hugging Face BERT), so exports can target it (PEFT's target_modules).
    */
   externalName?(point: string): string | undefined;
+  /**
+   * Optional: where the model's original framework loads this backbone from (an absolute checkpoint
+   * directory or a hub id), so exports can name their base model (PEFT's base_model_name_or_path).
+   */
+  readonly externalSource?: string;
+  /**
+   * Optional: the head to train for a task with `outputs` logits (1 for regression), when the
+   * backbone has its own; absent or undefined: peftkit's linear head.
+   */
+  taskHead?(outputs: number): TaskHead | undefined;
 }

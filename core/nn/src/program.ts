@@ -6,7 +6,7 @@
  *   token_type_ids int64 [B, T]                                    joint sentence-pair encoders
  *   input_ids_b, attention_mask_b                                  separately encoded pairs
  *   labels int64 [B] (classification) | float [B] (regression)      train programs
- *   <module id>/<local>, head/weight, head/bias                    trainable parameters
+ *   <module id>/<local>, head/<local> (head/weight, head/bias)     trainable parameters
  *   gates, gates_detached [G]                                      if any module is gated
  *   rank_masks, rank_masks_detached [R]                            if any module is rank-masked
  * Outputs: logits ([B, C], or [B] for regression); train programs add loss and `grad:<input>`
@@ -28,6 +28,7 @@ import type {
   PeftModuleType,
   ProgramModule,
   ProgramSpec,
+  TaskHead,
   TaskInfo,
 } from '@peftkit/api';
 import { moduleId } from '@peftkit/api';
@@ -73,6 +74,40 @@ export function headInputSize(backbone: Backbone, task: TaskInfo): number {
 
 export function headOutputSize(task: TaskInfo): number {
   return task.type === 'regression' ? 1 : task.numClasses;
+}
+
+/**
+ * The task head: the backbone's own (its model family's classification head) when it offers one,
+ * else peftkit's linear layer over the pooled representation (`head/weight` [in, out], `head/bias`).
+ */
+export function taskHeadOf(backbone: Backbone, task: TaskInfo): TaskHead {
+  const own =
+    task.pair && backbone.info.pairEncoding === 'separate'
+      ? undefined
+      : backbone.taskHead?.(headOutputSize(task));
+  return own ?? linearHead(headInputSize(backbone, task), headOutputSize(task));
+}
+
+/** peftkit's default head: one linear layer, initialised as torch.nn.Linear. */
+export function linearHead(inSize: number, outSize: number): TaskHead {
+  return {
+    description: `linear ${inSize} -> ${outSize}`,
+    params: [
+      { name: 'weight', shape: [inSize, outSize] },
+      { name: 'bias', shape: [outSize] },
+    ],
+    init(rng) {
+      // torch.nn.Linear's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+      const bound = 1 / Math.sqrt(inSize);
+      return {
+        weight: Float32Array.from({ length: inSize * outSize }, () => rng.uniform(-bound, bound)),
+        bias: Float32Array.from({ length: outSize }, () => rng.uniform(-bound, bound)),
+      };
+    },
+    apply: (_g, pooled, param) => ops.add(ops.matmul(pooled, param('weight')), param('bias')),
+    externalName: (name) => ({ name, transpose: name === 'weight' }),
+    externalModules: [],
+  };
 }
 
 interface ModuleEntry {
@@ -281,12 +316,23 @@ export function buildProgram(
   } else {
     features = backbone.encode(g, { ids, mask, typeIds }, hooks, { train });
   }
-  const inSize = headInputSize(backbone, task);
-  const outSize = headOutputSize(task);
-  const headW = makeParam('head/weight', [inSize, outSize]);
-  const headB = makeParam('head/bias', [outSize]);
-  if (!opts.inlineParams) params.push(headW, headB);
-  let logits = ops.add(ops.matmul(features, headW), headB);
+  const head = taskHeadOf(backbone, task);
+  const headParams = new Map<string, Value>();
+  for (const p of head.params) {
+    const v = makeParam(`head/${p.name}`, p.shape);
+    headParams.set(p.name, v);
+    if (!opts.inlineParams) params.push(v);
+  }
+  let logits = head.apply(
+    g,
+    features,
+    (name) => {
+      const v = headParams.get(name);
+      if (!v) throw new Error(`task head: no parameter "${name}"`);
+      return v;
+    },
+    { train },
+  );
   if (task.type === 'regression') logits = ops.reshape(logits, ['B']);
   g.output(logits, 'logits');
 

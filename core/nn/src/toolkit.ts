@@ -11,10 +11,11 @@ import type {
   ParamSet,
   ParamSpec,
   ProgramSpec,
+  TaskHead,
   TaskInfo,
 } from '@peftkit/api';
 import { Rng, moduleId } from '@peftkit/api';
-import { headInputSize, headOutputSize } from './program.js';
+import { taskHeadOf } from './program.js';
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -61,15 +62,19 @@ export class PeftToolkit implements ModuleToolkit {
     return arch.modules.reduce((a, m) => a + this.count(m.type, m.point, m.rank, m.options ?? {}), 0);
   }
 
-  /** Shape of the task head's weight: [input features, outputs]. */
-  headShape(): [number, number] {
-    return [headInputSize(this.backbone, this.task), headOutputSize(this.task)];
+  /** The task head (the backbone's own, or peftkit's linear head). */
+  head(): TaskHead {
+    return taskHeadOf(this.backbone, this.task);
+  }
+
+  /** The task head's tensors by full name (`head/weight`) and shape. */
+  headSpecs(): ParamSpec[] {
+    return this.head().params.map((p) => ({ name: `head/${p.name}`, shape: p.shape }));
   }
 
   /** Parameters of the task head (always trained, not counted against the PEFT budget). */
   headParams(): number {
-    const [i, o] = this.headShape();
-    return i * o + o;
+    return this.headSpecs().reduce((a, s) => a + sizeOf(s.shape), 0);
   }
 
   init(program: ProgramSpec, rng: Rng): ParamSet {
@@ -98,13 +103,14 @@ export class PeftToolkit implements ModuleToolkit {
         out[`${id}/${s.name}`] = v;
       }
     }
-    // Task head: torch.nn.Linear's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-    const headRng = new Rng(base).fork('head');
-    const fanIn = headInputSize(this.backbone, this.task);
-    const fanOut = headOutputSize(this.task);
-    const bound = 1 / Math.sqrt(fanIn);
-    out['head/weight'] = Float32Array.from({ length: fanIn * fanOut }, () => headRng.uniform(-bound, bound));
-    out['head/bias'] = Float32Array.from({ length: fanOut }, () => headRng.uniform(-bound, bound));
+    const head = this.head();
+    const values = head.init(new Rng(base).fork('head'));
+    for (const p of head.params) {
+      const v = values[p.name];
+      if (!v || v.length !== sizeOf(p.shape))
+        throw new Error(`task head: init() returned ${v ? v.length : 'no'} values for ${p.name}`);
+      out[`head/${p.name}`] = v;
+    }
     return out;
   }
 

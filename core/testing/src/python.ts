@@ -3,13 +3,20 @@
  * (made by tools/python/setup.sh). Where it is missing a test may skip locally; in CI (`CI` set) it
  * must fail, so a check that CI is meant to run never silently disappears.
  */
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+function repoRoot(): string {
+  // This file runs as core/testing/dist/src/python.js: the root is four levels up.
+  return fileURLToPath(new URL('../../../../', import.meta.url));
+}
+
 export function goldenPython(): string | null {
-  const root = fileURLToPath(new URL('../../../../', import.meta.url));
-  for (const p of [process.env.PEFTKIT_PYTHON, join(root, '.venv/bin/python')])
+  for (const p of [process.env.PEFTKIT_PYTHON, join(repoRoot(), '.venv/bin/python')])
     if (p && existsSync(p)) return p;
   return null;
 }
@@ -23,4 +30,64 @@ export function requireGoldenPython(suite: Mocha.Context): string {
   if (process.env.CI) throw new Error(why);
   suite.skip();
   throw new Error(why); // not reached: skip() throws
+}
+
+/** Run a script of tools/python with arguments; resolves to its stdout, rejects with its stderr. */
+export function runPythonTool(
+  python: string,
+  script: string,
+  args: readonly string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const file = join(repoRoot(), 'tools', 'python', script);
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      python,
+      [file, ...args],
+      {
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: opts.timeoutMs ?? 300_000,
+        env: {
+          ...process.env,
+          HF_HUB_OFFLINE: '1',
+          TRANSFORMERS_VERBOSITY: 'error',
+          HF_HUB_DISABLE_PROGRESS_BARS: '1',
+          OMP_NUM_THREADS: '1',
+        },
+      },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${script} failed: ${err.message}\n${stderr}`));
+        else resolvePromise(stdout);
+      },
+    );
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+  });
+}
+
+let fixtures: Promise<string> | undefined;
+
+/**
+ * The golden Hugging Face fixtures (tools/python/hf_fixtures.py): tiny checkpoints of every
+ * supported architecture made by transformers, and golden.json. Made once per script version in a
+ * cache folder under the OS temp directory, shared by the suites of one test run and later runs.
+ */
+export function hfFixtures(python: string): Promise<string> {
+  fixtures ??= (async () => {
+    const script = join(repoRoot(), 'tools', 'python', 'hf_fixtures.py');
+    const hash = createHash('sha256').update(readFileSync(script)).update(python).digest('hex').slice(0, 16);
+    const dir = join(tmpdir(), `peftkit-hf-fixtures-${hash}`);
+    if (existsSync(join(dir, 'golden.json'))) return dir;
+    const partial = `${dir}.${process.pid}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial, { recursive: true });
+    await runPythonTool(python, 'hf_fixtures.py', [partial]);
+    try {
+      renameSync(partial, dir);
+    } catch {
+      // Another process made it first.
+      rmSync(partial, { recursive: true, force: true });
+    }
+    return dir;
+  })();
+  return fixtures;
 }

@@ -1,19 +1,35 @@
 /**
- * config.json of a Hugging Face encoder checkpoint, normalised over the three supported
- * architectures. BERT and RoBERTa use the BertConfig field names; DistilBERT has its own
- * (`dim`, `n_layers`, `n_heads`, `hidden_dim`, `activation`). A field missing from the file takes
- * the default of the transformers config class, as `from_pretrained` would.
+ * config.json of a Hugging Face encoder checkpoint, normalised over the supported architectures.
+ * BERT, RoBERTa, XLM-RoBERTa and ELECTRA use the BertConfig field names (ELECTRA adds
+ * `embedding_size`); DistilBERT has its own (`dim`, `n_layers`, `n_heads`, `hidden_dim`,
+ * `activation`). A field missing from the file takes the default of the transformers config class,
+ * as `from_pretrained` would.
  */
 import { ConfigError } from '@peftkit/api';
 import type { Activation } from '@peftkit/nn';
 
-export const MODEL_TYPES = ['bert', 'roberta', 'distilbert'] as const;
+export const MODEL_TYPES = ['bert', 'roberta', 'xlm-roberta', 'distilbert', 'electra'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
+
+/** transformers' base_model_prefix: the encoder's module name inside the task models. */
+const MODEL_PREFIXES: Record<ModelType, string> = {
+  bert: 'bert',
+  roberta: 'roberta',
+  'xlm-roberta': 'roberta',
+  distilbert: 'distilbert',
+  electra: 'electra',
+};
 
 export interface HfConfig {
   readonly modelType: ModelType;
+  /** The encoder's module name in the task models (`bert`, `roberta` also for XLM-RoBERTa). */
+  readonly modelPrefix: string;
+  /** RoBERTa's position ids (padding_idx + running count of real tokens): RoBERTa and XLM-RoBERTa. */
+  readonly robertaPositions: boolean;
   readonly vocabSize: number;
   readonly hiddenSize: number;
+  /** Width of the embeddings; differs from hiddenSize only in ELECTRA (then embeddings_project maps it). */
+  readonly embeddingSize: number;
   readonly numLayers: number;
   readonly numHeads: number;
   readonly intermediateSize: number;
@@ -30,6 +46,10 @@ export interface HfConfig {
    * reserves the rows up to the padding index), BERT and DistilBERT from 0.
    */
   readonly positionOffset: number;
+  /** Std of transformers' normal initialisation of fresh Linear weights (initializer_range). */
+  readonly initializerRange: number;
+  /** Dropout of the classification head: classifier_dropout (seq_classif_dropout), else the hidden one. */
+  readonly classifierDropout: number;
 }
 
 /** The activations of transformers' ACT2FN that the graph implements exactly. */
@@ -116,12 +136,28 @@ export function parseHfConfig(text: string, file: string): HfConfig {
     return { activationName: name as string, activation: act };
   };
 
+  const probability = (field: string, fallback: number): number => {
+    const v = c[field] ?? fallback;
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) {
+      throw new ConfigError(`expected a probability in [0, 1), found ${JSON.stringify(v)}`, file, field);
+    }
+    return v;
+  };
+  const shared = {
+    modelType,
+    modelPrefix: MODEL_PREFIXES[modelType],
+    robertaPositions: modelType === 'roberta' || modelType === 'xlm-roberta',
+    initializerRange: positive('initializer_range', 0.02),
+  };
+
   let cfg: HfConfig;
   if (modelType === 'distilbert') {
+    const hiddenSize = int('dim');
     cfg = {
-      modelType,
+      ...shared,
       vocabSize: int('vocab_size'),
-      hiddenSize: int('dim'),
+      hiddenSize,
+      embeddingSize: hiddenSize,
       numLayers: int('n_layers'),
       numHeads: int('n_heads'),
       intermediateSize: int('hidden_dim'),
@@ -132,6 +168,7 @@ export function parseHfConfig(text: string, file: string): HfConfig {
       typeVocabSize: 0,
       padTokenId: int('pad_token_id', 0, 0),
       positionOffset: 0,
+      classifierDropout: probability('seq_classif_dropout', 0.2),
     };
   } else {
     const pet = c.position_embedding_type;
@@ -142,11 +179,14 @@ export function parseHfConfig(text: string, file: string): HfConfig {
         'position_embedding_type',
       );
     }
-    const padTokenId = int('pad_token_id', modelType === 'roberta' ? 1 : 0, 0);
+    const padTokenId = int('pad_token_id', shared.robertaPositions ? 1 : 0, 0);
+    const hiddenSize = int('hidden_size');
+    const hiddenDropout = probability('hidden_dropout_prob', 0.1);
     cfg = {
-      modelType,
+      ...shared,
       vocabSize: int('vocab_size'),
-      hiddenSize: int('hidden_size'),
+      hiddenSize,
+      embeddingSize: modelType === 'electra' ? int('embedding_size', 128) : hiddenSize,
       numLayers: int('num_hidden_layers'),
       numHeads: int('num_attention_heads'),
       intermediateSize: int('intermediate_size'),
@@ -155,7 +195,11 @@ export function parseHfConfig(text: string, file: string): HfConfig {
       maxPositions: int('max_position_embeddings'),
       typeVocabSize: int('type_vocab_size', 2),
       padTokenId,
-      positionOffset: modelType === 'roberta' ? padTokenId + 1 : 0,
+      positionOffset: shared.robertaPositions ? padTokenId + 1 : 0,
+      classifierDropout:
+        c.classifier_dropout === undefined || c.classifier_dropout === null
+          ? hiddenDropout
+          : probability('classifier_dropout', 0),
     };
   }
   const headsField = modelType === 'distilbert' ? 'n_heads' : 'num_attention_heads';

@@ -1,8 +1,8 @@
 /**
- * The BERT / RoBERTa / DistilBERT encoder as a peftkit graph, built from the hooked layers of
- * @peftkit/nn so that every attachment point is offered to the PEFT modules:
+ * The BERT / RoBERTa / XLM-RoBERTa / DistilBERT / ELECTRA encoder as a peftkit graph, built from
+ * the hooked layers of @peftkit/nn so that every attachment point is offered to the PEFT modules:
  *
- *   embeddings (word + position [+ token type]) -> LayerNorm [-> dropout]
+ *   embeddings (word + position [+ token type]) -> LayerNorm [-> dropout] [-> ELECTRA's projection]
  *   per layer (post-LN):  h = LN_attn(h + Attention(h));  h = LN_ffn(h + FFN(h))
  *   pooling: [CLS] (`cls`), masked mean (`mean`), or BERT's tanh(dense([CLS])) (`pooler`)
  *
@@ -19,6 +19,8 @@ import type {
   BuildOptions,
   EncoderHooks,
   EncoderInputs,
+  SafetensorsTensor,
+  TaskHead,
   WeightRole,
 } from '@peftkit/api';
 import { type Graph, type TensorData, type Value, ops, tensor } from '@peftkit/graph';
@@ -34,12 +36,18 @@ import {
 } from '@peftkit/nn';
 import type { HfConfig } from './config.js';
 import type { HfTokenizer } from './tokenizer.js';
+import { hfTaskHead } from './head.js';
 
 export type Pooling = 'cls' | 'mean' | 'pooler';
 export const POOLINGS: readonly Pooling[] = ['cls', 'mean', 'pooler'];
 
+export type HeadChoice = 'hf' | 'linear';
+export const HEADS: readonly HeadChoice[] = ['hf', 'linear'];
+
 export interface EncoderOptions {
   readonly pooling: Pooling;
+  /** The task head: the architecture's *ForSequenceClassification head, or peftkit's linear one. */
+  readonly head: HeadChoice;
   readonly maxLength: number;
   /** Hidden dropout probability of training graphs (0: none). */
   readonly dropout: number;
@@ -48,16 +56,20 @@ export interface EncoderOptions {
 /** The attachment points of an encoder with this configuration, in graph order. */
 export function attachmentPoints(cfg: HfConfig, pooling: Pooling): AttachmentPoint[] {
   const H = cfg.hiddenSize;
+  const E = cfg.embeddingSize;
   const I = cfg.intermediateSize;
   const heads = cfg.numHeads;
   const points: AttachmentPoint[] = [
-    { name: 'embeddings.word', kind: 'embedding', rows: cfg.vocabSize, features: H },
-    { name: 'embeddings.position', kind: 'embedding', rows: cfg.maxPositions, features: H },
+    { name: 'embeddings.word', kind: 'embedding', rows: cfg.vocabSize, features: E },
+    { name: 'embeddings.position', kind: 'embedding', rows: cfg.maxPositions, features: E },
   ];
   if (cfg.typeVocabSize > 0) {
-    points.push({ name: 'embeddings.type', kind: 'embedding', rows: cfg.typeVocabSize, features: H });
+    points.push({ name: 'embeddings.type', kind: 'embedding', rows: cfg.typeVocabSize, features: E });
   }
-  points.push({ name: 'embeddings.ln', kind: 'layernorm', features: H, hasBias: true });
+  points.push({ name: 'embeddings.ln', kind: 'layernorm', features: E, hasBias: true });
+  if (E !== H) {
+    points.push({ name: 'embeddings.project', kind: 'linear', inFeatures: E, outFeatures: H, hasBias: true });
+  }
   const lin = (name: string, layer: number, inF: number, outF: number): AttachmentPoint => ({
     name,
     kind: 'linear',
@@ -99,6 +111,10 @@ export class HfEncoder implements Backbone {
     readonly options: EncoderOptions,
     /** What was loaded, from where, and what was skipped or converted. */
     readonly description: string,
+    /** The checkpoint's task-head tensors, by their names there (empty for base-model checkpoints). */
+    private readonly headTensors: ReadonlyMap<string, SafetensorsTensor> = new Map(),
+    /** The checkpoint directory, as resolved (transformers' from_pretrained loads it). */
+    readonly externalSource?: string,
   ) {
     const points = attachmentPoints(config, options.pooling);
     this.pointNames = new Set(points.map((p) => p.name));
@@ -124,6 +140,16 @@ export class HfEncoder implements Backbone {
       (w) => w.point === point && (w.role === 'weight' || w.role === 'scale' || w.role === 'table'),
     );
     return spec ? spec.hfName.replace(/\.weight$/, '') : undefined;
+  }
+
+  /**
+   * The architecture's *ForSequenceClassification head (option head: hf), else peftkit's linear
+   * head. It drops out (when the dropout option is > 0) with the checkpoint's classifier dropout.
+   */
+  taskHead(outputs: number): TaskHead | undefined {
+    if (this.options.head !== 'hf') return undefined;
+    const p = this.options.dropout > 0 ? this.config.classifierDropout : 0;
+    return hfTaskHead(this.config, outputs, this.headTensors, p);
   }
 
   pretrained(point: string): Partial<Record<WeightRole, TensorData>> {
@@ -168,6 +194,10 @@ export class HfEncoder implements Backbone {
     const ln = (point: string, x: Value): Value =>
       layerNorm(ctx, point, x, this.w(point, 'scale'), this.w(point, 'shift'), eps);
     h = drop(ln('embeddings.ln', h));
+    if (cfg.embeddingSize !== cfg.hiddenSize) {
+      const project = this.lin('embeddings.project');
+      h = linear(ctx, 'embeddings.project', h, project.weight, project.bias);
+    }
 
     const maskBias = attentionMaskBias(inputs.mask);
     const headDim = cfg.hiddenSize / cfg.numHeads;
@@ -231,7 +261,7 @@ export class HfEncoder implements Backbone {
         seqLen,
         g.ints([0]),
       ])[0]!;
-    if (cfg.modelType !== 'roberta') return upTo('int64');
+    if (!cfg.robertaPositions) return upTo('int64');
     const notPad = ops.cast(ops.not(ops.equal(ids, cfg.padTokenId)), 'float32');
     const ar = upTo('float32');
     const upper = ops.cast(

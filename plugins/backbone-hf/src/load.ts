@@ -13,7 +13,8 @@ import {
   decodeSafetensors,
 } from '@peftkit/api';
 import { type HfConfig, parseHfConfig } from './config.js';
-import { type EncoderOptions, HfEncoder, POOLINGS, type Pooling } from './encoder.js';
+import { type EncoderOptions, HEADS, type HeadChoice, HfEncoder, POOLINGS, type Pooling } from './encoder.js';
+import { headPooling } from './head.js';
 import { HfTokenizer, parseHfTokenizer, typeIdModeOf } from './tokenizer.js';
 import { loadWeights } from './weights.js';
 
@@ -21,6 +22,7 @@ export interface HfBackboneOptions {
   /** Checkpoint directory (relative paths are resolved against `baseDir`). */
   path: string;
   pooling?: Pooling;
+  head?: HeadChoice;
   maxLength?: number;
   dropout?: number;
   /** Directory that a relative `path` is relative to (default: the working directory). */
@@ -99,7 +101,16 @@ async function readCheckpointTensors(dir: string): Promise<{ file: string; st: S
 }
 
 function resolveOptions(o: HfBackboneOptions, cfg: HfConfig, configFile: string): EncoderOptions {
-  const pooling = o.pooling ?? 'cls';
+  // The transformers head reads one pooling; an explicit other pooling means peftkit's linear head.
+  const head = o.head ?? (o.pooling === undefined || o.pooling === headPooling(cfg) ? 'hf' : 'linear');
+  if (!HEADS.includes(head)) {
+    throw new ConfigError(
+      `expected one of ${HEADS.join(', ')}, found ${JSON.stringify(head)}`,
+      undefined,
+      'head',
+    );
+  }
+  const pooling = o.pooling ?? (head === 'hf' ? headPooling(cfg) : 'cls');
   if (!POOLINGS.includes(pooling)) {
     throw new ConfigError(
       `expected one of ${POOLINGS.join(', ')}, found ${JSON.stringify(pooling)}`,
@@ -107,8 +118,16 @@ function resolveOptions(o: HfBackboneOptions, cfg: HfConfig, configFile: string)
       'pooling',
     );
   }
-  if (pooling === 'pooler' && cfg.modelType === 'distilbert') {
-    throw new ConfigError('DistilBERT has no pooler layer; use "cls" or "mean"', configFile, 'pooling');
+  if (head === 'hf' && pooling !== headPooling(cfg)) {
+    throw new ConfigError(
+      `the ${cfg.modelType} classification head of transformers reads the "${headPooling(cfg)}" pooling, not "${pooling}"`,
+      undefined,
+      'pooling',
+      `drop pooling, or set head: linear to use peftkit's linear head over "${pooling}"`,
+    );
+  }
+  if (pooling === 'pooler' && (cfg.modelType === 'distilbert' || cfg.modelType === 'electra')) {
+    throw new ConfigError(`${cfg.modelType} has no pooler layer; use "cls" or "mean"`, configFile, 'pooling');
   }
   const limit = cfg.maxPositions - cfg.positionOffset;
   const maxLength = o.maxLength ?? Math.min(128, limit);
@@ -124,7 +143,7 @@ function resolveOptions(o: HfBackboneOptions, cfg: HfConfig, configFile: string)
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
     throw new ConfigError(`expected a probability in [0, 1), found ${dropout}`, undefined, 'dropout');
   }
-  return { pooling, maxLength, dropout };
+  return { pooling, head, maxLength, dropout };
 }
 
 export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEncoder> {
@@ -168,14 +187,20 @@ export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEnco
   if (encoderOptions.pooling === 'pooler' && !loaded.hasPooler) {
     throw new DataError(
       `pooling "pooler" needs the weights ${loaded.prefix}pooler.dense.weight/bias, which this checkpoint ` +
-        'does not have (task-model checkpoints of RoBERTa omit the pooler); use "cls" or "mean"',
+        'does not have (task-model checkpoints of RoBERTa omit the pooler); ' +
+        (encoderOptions.head === 'hf'
+          ? "BertForSequenceClassification's head reads it: set head: linear (with pooling cls or mean)"
+          : 'use "cls" or "mean"'),
       weightsFile,
     );
   }
 
   const notes: string[] = [
     `${cfg.modelType} encoder from ${dir}: ${cfg.numLayers} layers, hidden ${cfg.hiddenSize}, ` +
-      `${cfg.numHeads} heads, FFN ${cfg.intermediateSize} (${cfg.activationName}), ${encoderOptions.pooling} pooling`,
+      `${cfg.numHeads} heads, FFN ${cfg.intermediateSize} (${cfg.activationName}), ${encoderOptions.pooling} pooling, ` +
+      (encoderOptions.head === 'hf'
+        ? `the ${cfg.modelType} classification head of transformers`
+        : 'linear head'),
   ];
   if (loaded.ignored.length > 0) {
     notes.push(
@@ -189,5 +214,5 @@ export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEnco
     const how = dtype === 'F64' ? 'rounded' : 'exactly, every half value is a float32 value';
     notes.push(`${count} ${dtype} tensors were converted to float32 (${how}), the dtype the graphs use`);
   }
-  return new HfEncoder(cfg, loaded.byPoint, tokenizer, encoderOptions, notes.join('; '));
+  return new HfEncoder(cfg, loaded.byPoint, tokenizer, encoderOptions, notes.join('; '), loaded.head, dir);
 }

@@ -1,7 +1,7 @@
-/** The `hf` backbone contribution: Hugging Face-format BERT / RoBERTa / DistilBERT checkpoints. */
+/** The `hf` backbone contribution: Hugging Face-format BERT / RoBERTa / XLM-R / DistilBERT / ELECTRA checkpoints. */
 import { ContainerModule, contribute } from '@peftkit/api';
 import { loadHfBackbone } from './load.js';
-import type { Pooling } from './encoder.js';
+import type { HeadChoice, Pooling } from './encoder.js';
 
 export const HF_OPTIONS_SCHEMA = {
   type: 'object',
@@ -15,12 +15,22 @@ export const HF_OPTIONS_SCHEMA = {
         'Checkpoint directory as transformers save_pretrained writes it: config.json, model.safetensors ' +
         '(or sharded model.safetensors.index.json) and tokenizer.json. Relative to the preset directory.',
     },
+    head: {
+      enum: ['hf', 'linear'],
+      description:
+        "Task head: exactly the architecture's transformers *ForSequenceClassification head (hf: BERT's " +
+        'classifier on the pooler, RoBERTa / XLM-R / ELECTRA dense + tanh|gelu + out_proj on <s>, ' +
+        "DistilBERT pre_classifier + relu + classifier), starting from the checkpoint's head when it has " +
+        "one; or peftkit's linear layer over any pooling (linear). Default: hf, unless pooling names " +
+        'another pooling than that head reads. Exports load in PEFT only with hf.',
+    },
     pooling: {
       enum: ['cls', 'mean', 'pooler'],
-      default: 'cls',
       description:
         'Sentence representation: the final [CLS] / <s> state (cls), the mean over non-padding tokens ' +
-        "(mean), or BERT's pooler tanh(dense([CLS])) (pooler; needs pooler weights, not in DistilBERT).",
+        "(mean), or BERT's pooler tanh(dense([CLS])) (pooler; needs pooler weights, not in DistilBERT " +
+        "or ELECTRA). Default: what the head reads (pooler for BERT's hf head, else cls); the hf head " +
+        'needs exactly that one.',
     },
     maxLength: {
       type: 'integer',
@@ -44,13 +54,14 @@ export default new ContainerModule(({ bind }) => {
     kind: 'backbone',
     name: 'hf',
     description:
-      'Hugging Face-format encoder (BERT, RoBERTa, DistilBERT) from a local checkpoint directory; ' +
-      'task heads in the checkpoint are ignored',
+      'Hugging Face-format encoder (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ELECTRA) from a local ' +
+      "checkpoint directory, with the architecture's transformers classification head by default",
     optionsSchema: HF_OPTIONS_SCHEMA,
     async create(options, ctx) {
       const backbone = await loadHfBackbone({
         path: options.path as string,
         pooling: options.pooling as Pooling | undefined,
+        head: options.head as HeadChoice | undefined,
         maxLength: options.maxLength as number | undefined,
         dropout: options.dropout as number | undefined,
         baseDir: ctx.baseDir,

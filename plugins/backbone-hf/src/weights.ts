@@ -1,7 +1,8 @@
 /**
  * The weights of a Hugging Face encoder checkpoint, matched against the names and shapes that the
- * transformers library writes for BertModel / RobertaModel / DistilBertModel (and for their task
- * models, whose encoder weights carry a `bert.` / `roberta.` / `distilbert.` prefix).
+ * transformers library writes for BertModel / RobertaModel / XLMRobertaModel / DistilBertModel /
+ * ElectraModel (and for their task models, whose encoder weights carry the `bert.` / `roberta.` /
+ * `distilbert.` / `electra.` prefix).
  *
  * Linear weights are stored by PyTorch as [out, in]; the graph applies x·W with W [in, out], so
  * they are transposed once here. Every attachment-point weight is addressed by (point, role), the
@@ -40,6 +41,9 @@ const TASK_HEAD_PREFIXES = [
   'vocab_transform.',
   'vocab_layer_norm.',
   'vocab_projector.',
+  'discriminator_predictions.',
+  'generator_predictions.',
+  'generator_lm_head.',
 ];
 
 function linearSpecs(hf: string, point: string, inF: number, outF: number, optional = false): WeightSpec[] {
@@ -63,15 +67,17 @@ function tableSpec(hf: string, point: string, rows: number, width: number): Weig
 /** Every tensor a checkpoint of this configuration holds, in the transformers naming. */
 export function weightSpecs(cfg: HfConfig): WeightSpec[] {
   const H = cfg.hiddenSize;
+  const E = cfg.embeddingSize;
   const I = cfg.intermediateSize;
   const specs: WeightSpec[] = [
-    tableSpec('embeddings.word_embeddings', 'embeddings.word', cfg.vocabSize, H),
-    tableSpec('embeddings.position_embeddings', 'embeddings.position', cfg.maxPositions, H),
+    tableSpec('embeddings.word_embeddings', 'embeddings.word', cfg.vocabSize, E),
+    tableSpec('embeddings.position_embeddings', 'embeddings.position', cfg.maxPositions, E),
   ];
   if (cfg.typeVocabSize > 0) {
-    specs.push(tableSpec('embeddings.token_type_embeddings', 'embeddings.type', cfg.typeVocabSize, H));
+    specs.push(tableSpec('embeddings.token_type_embeddings', 'embeddings.type', cfg.typeVocabSize, E));
   }
-  specs.push(...normSpecs('embeddings.LayerNorm', 'embeddings.ln', H));
+  specs.push(...normSpecs('embeddings.LayerNorm', 'embeddings.ln', E));
+  if (E !== H) specs.push(...linearSpecs('embeddings_project', 'embeddings.project', E, H));
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `layer.${i}`;
     if (cfg.modelType === 'distilbert') {
@@ -100,7 +106,8 @@ export function weightSpecs(cfg: HfConfig): WeightSpec[] {
       );
     }
   }
-  if (cfg.modelType !== 'distilbert') specs.push(...linearSpecs('pooler.dense', 'pooler', H, H, true));
+  if (cfg.modelType !== 'distilbert' && cfg.modelType !== 'electra')
+    specs.push(...linearSpecs('pooler.dense', 'pooler', H, H, true));
   return specs;
 }
 
@@ -111,6 +118,8 @@ export interface LoadedWeights {
   readonly hasPooler: boolean;
   /** Checkpoint tensors that were skipped (task heads, buffers), with their original names. */
   readonly ignored: string[];
+  /** The task-head tensors (`classifier.weight`), which a matching head starts from. */
+  readonly head: Map<string, SafetensorsTensor>;
   /** Stored float dtypes other than F32 that were converted to float32. */
   readonly converted: Map<string, number>;
   /** The prefix stripped from the names (`bert.`), or '' for base-model checkpoints. */
@@ -131,7 +140,7 @@ function halfToFloat(h: number): number {
  * A float tensor's values as float32: F32 as stored (a view of the file bytes when aligned),
  * F16/BF16 widened exactly, F64 rounded. Null for non-float dtypes.
  */
-function asFloat32(t: SafetensorsTensor): Float32Array | null {
+export function asFloat32(t: SafetensorsTensor): Float32Array | null {
   switch (t.dtype) {
     case 'F32':
       // An own copy, not a view: a view would keep the whole file's buffer (every tensor, and
@@ -153,7 +162,7 @@ function asFloat32(t: SafetensorsTensor): Float32Array | null {
   }
 }
 
-function transposed(data: Float32Array, rows: number, cols: number): Float32Array {
+export function transposed(data: Float32Array, rows: number, cols: number): Float32Array {
   // [rows, cols] -> [cols, rows]
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) {
@@ -174,18 +183,20 @@ const shapeStr = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /** Match the checkpoint's tensors against the configuration; `file` names the safetensors file. */
 export function loadWeights(st: SafetensorsFile, cfg: HfConfig, file: string): LoadedWeights {
-  const prefix = `${cfg.modelType}.`;
+  const prefix = `${cfg.modelPrefix}.`;
   const specs = weightSpecs(cfg);
   const specByName = new Map(specs.map((s) => [s.hfName, s]));
   const names = Object.keys(st.tensors);
   const hasPrefixed = names.some((n) => n.startsWith(prefix));
   const found = new Map<string, string>(); // canonical name -> original name
   const ignored: string[] = [];
+  const head = new Map<string, SafetensorsTensor>();
   for (const original of names) {
     let name = original;
     if (name.startsWith(prefix)) name = name.slice(prefix.length);
     else if (TASK_HEAD_PREFIXES.some((p) => name.startsWith(p))) {
       ignored.push(original);
+      head.set(original, st.tensors[original]!);
       continue;
     }
     name = canonicalName(name);
@@ -246,5 +257,12 @@ export function loadWeights(st: SafetensorsFile, cfg: HfConfig, file: string): L
   if (poolerTensors === 1) {
     throw new DataError('the pooler is incomplete: pooler.dense needs both weight and bias', file);
   }
-  return { byPoint, hasPooler: poolerTensors === 2, ignored, converted, prefix: hasPrefixed ? prefix : '' };
+  return {
+    byPoint,
+    hasPooler: poolerTensors === 2,
+    ignored,
+    head,
+    converted,
+    prefix: hasPrefixed ? prefix : '',
+  };
 }

@@ -223,7 +223,7 @@ describe('hf backbone: loading', function () {
         e,
         ConfigError,
         file,
-        'unsupported model_type "gpt2"; supported: bert, roberta, distilbert',
+        'unsupported model_type "gpt2"; supported: bert, roberta, xlm-roberta, distilbert, electra',
       );
       expect(e.message).not.to.include('did you mean');
     });

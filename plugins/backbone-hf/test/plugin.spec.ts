@@ -50,7 +50,13 @@ describe('hf backbone: plugin', function () {
     };
     expect(schema.required).to.deep.equal(['path']);
     expect(schema.additionalProperties).to.equal(false);
-    expect(Object.keys(schema.properties).sort()).to.deep.equal(['dropout', 'maxLength', 'path', 'pooling']);
+    expect(Object.keys(schema.properties).sort()).to.deep.equal([
+      'dropout',
+      'head',
+      'maxLength',
+      'path',
+      'pooling',
+    ]);
     for (const [k, p] of Object.entries(schema.properties)) {
       expect(p.description, k).to.be.a('string');
       expect(p.description!.length, k).to.be.greaterThan(20);

@@ -62,7 +62,8 @@ export function exportCommand(ctx: CliContext): CommandModule<GlobalArgs, Export
       const r = await exportRun({ runDir: args.run, format: args.format, out: args.out, cwd: ctx.cwd });
       if (args.json) return printJson(ctx.io, r);
       ctx.io.out(
-        `exported to ${displayPath(r.dir, ctx.cwd)}:\n${r.files.map((f) => `  ${displayPath(f, ctx.cwd)}\n`).join('')}`,
+        `exported to ${displayPath(r.dir, ctx.cwd)}:\n${r.files.map((f) => `  ${displayPath(f, ctx.cwd)}\n`).join('')}` +
+          (r.notes ?? []).map((n) => `${n}\n`).join(''),
       );
     },
   };

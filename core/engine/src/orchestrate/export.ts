@@ -3,10 +3,10 @@
  * peftkit.
  *
  * - `peftkit` format (default): manifest.json (backbone, task, modules with ranks and options,
- *   tensor names and shapes) + adapter.safetensors (module parameters and the task head). When
- *   every module is LoRA, also a Hugging Face PEFT adapter in peft/: adapter_config.json with
- *   target_modules and per-module rank_pattern/alpha_pattern, and adapter_model.safetensors with
- *   PEFT's tensor names and [r, in] / [out, r] layouts (peftkit stores [in, r] / [r, out]).
+ *   tensor names and shapes) + adapter.safetensors (module parameters and the task head). When the
+ *   backbone is a Hugging Face checkpoint with its transformers head and PEFT has the run's module
+ *   types, also a PEFT adapter in peft/ that AutoPeftModelForSequenceClassification loads
+ *   (peft-adapter.ts); otherwise the notes say why not.
  * - `onnx` format: model.onnx, a standalone inference model (LoRA, BitFit and LNFit merged into the
  *   frozen weights, other modules inlined, the task head included) that runs in onnxruntime-node or
  *   onnxruntime-web without peftkit, and model.json describing its inputs, outputs and labels.
@@ -24,6 +24,7 @@ import { RunDir } from '../run/rundir.js';
 import { displayPath, engineVersion } from '../util/paths.js';
 import { Workbench } from '@peftkit/runtime';
 import { moduleTypesOf } from './run.js';
+import { writePeftAdapter } from './peft-adapter.js';
 
 export interface ExportOptions {
   runDir: string;
@@ -35,6 +36,8 @@ export interface ExportOptions {
 export interface ExportedRun {
   dir: string;
   files: string[];
+  /** What the export holds and what it could not (printed by the CLI). */
+  notes?: string[];
 }
 
 export interface LoadedRun {
@@ -186,9 +189,9 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
       tensors: specs.map((s) => ({ name: s.name, shape: s.shape })),
     };
   });
-  const [hi, ho] = toolkit.headShape();
-  tensors['head/weight'] = { dtype: 'F32', shape: [hi, ho], data: run.params['head/weight']! };
-  tensors['head/bias'] = { dtype: 'F32', shape: [ho], data: run.params['head/bias']! };
+  const head = toolkit.head();
+  for (const s of toolkit.headSpecs())
+    tensors[s.name] = { dtype: 'F32', shape: [...s.shape], data: run.params[s.name]! };
   for (const [k, t] of Object.entries(tensors)) {
     if (!t.data) throw new DataError(`model.safetensors lacks ${k}`, run.dir.file('model.safetensors'));
   }
@@ -209,8 +212,8 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
           pair: run.task.info.pair,
         },
         head: {
-          weight: [hi, ho],
-          bias: [ho],
+          description: head.description,
+          tensors: Object.fromEntries(toolkit.headSpecs().map((s) => [s.name, s.shape])),
           input:
             run.task.info.pair && run.backbone.info.pairEncoding === 'separate'
               ? '[u, v, |u-v|, u*v]'
@@ -226,69 +229,8 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
     )}\n`,
     files,
   );
-  if (modules.length > 0 && modules.every((m) => m.type === 'lora'))
-    files.push(...writePeftAdapter(run, join(out, 'peft')));
-  return { dir: out, files };
-}
-
-/** Hugging Face PEFT LoRA adapter files (adapter_config.json + adapter_model.safetensors). */
-function writePeftAdapter(run: LoadedRun, out: string): string[] {
-  mkdirSync(out, { recursive: true });
-  const files: string[] = [];
-  const name = (point: string) => run.backbone.externalName?.(point) ?? point;
-  const ranks = run.architecture.modules.map((m) => m.rank!);
-  const counts = new Map<number, number>();
-  for (const r of ranks) counts.set(r, (counts.get(r) ?? 0) + 1);
-  const r0 = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]![0];
-  const rankPattern: Record<string, number> = {};
-  const alphaPattern: Record<string, number> = {};
-  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const m of run.architecture.modules) {
-    const id = moduleId(m.type, m.point);
-    const p = run.backbone.info.points.find((x) => x.name === m.point)!;
-    const r = m.rank!;
-    const alpha = typeof m.options?.alpha === 'number' ? m.options.alpha : r;
-    const n = name(m.point);
-    if (r !== r0) rankPattern[n] = r;
-    if (alpha !== r0) alphaPattern[n] = alpha;
-    const A = run.params[`${id}/A`]!; // [in, r]
-    const B = run.params[`${id}/B`]!; // [r, out]
-    const inF = p.inFeatures!;
-    const outF = p.outFeatures!;
-    const a = new Float32Array(r * inF); // PEFT lora_A.weight [r, in]
-    for (let i = 0; i < inF; i++) for (let k = 0; k < r; k++) a[k * inF + i] = A[i * r + k]!;
-    const b = new Float32Array(outF * r); // PEFT lora_B.weight [out, r]
-    for (let k = 0; k < r; k++) for (let o = 0; o < outF; o++) b[o * r + k] = B[k * outF + o]!;
-    tensors[`base_model.model.${n}.lora_A.weight`] = { dtype: 'F32', shape: [r, inF], data: a };
-    tensors[`base_model.model.${n}.lora_B.weight`] = { dtype: 'F32', shape: [outF, r], data: b };
-  }
-  const config = {
-    peft_type: 'LORA',
-    task_type: null,
-    base_model_name_or_path: run.backbone.info.name,
-    r: r0,
-    lora_alpha: r0,
-    lora_dropout: 0.0,
-    target_modules: run.architecture.modules.map((m) => name(m.point)),
-    rank_pattern: rankPattern,
-    alpha_pattern: alphaPattern,
-    bias: 'none',
-    fan_in_fan_out: false,
-    inference_mode: true,
-    init_lora_weights: true,
-    modules_to_save: null,
-    use_rslora: false,
-    use_dora: false,
-    layers_to_transform: null,
-    layers_pattern: null,
-    revision: null,
-  };
-  writeFileSync(join(out, 'adapter_config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  files.push(join(out, 'adapter_config.json'));
-  writeFileSync(
-    join(out, 'adapter_model.safetensors'),
-    encodeSafetensors(tensors as never, { format: 'pt' }),
-  );
-  files.push(join(out, 'adapter_model.safetensors'));
-  return files;
+  const peft = writePeftAdapter(run, join(out, 'peft'));
+  if ('skipped' in peft) return { dir: out, files, notes: [`no PEFT adapter (peft/): ${peft.skipped}`] };
+  files.push(...peft.files);
+  return { dir: out, files, notes: [`peft/ is a PEFT ${peft.peftType} adapter (task_type SEQ_CLS)`] };
 }

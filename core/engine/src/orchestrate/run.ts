@@ -426,11 +426,10 @@ async function runIn(
       for (const m of arch.modules)
         for (const s of wb.toolkit.specs(m.type, m.point, m.rank, m.options ?? {}))
           specs.set(s.name, s.shape);
+      for (const s of wb.toolkit.headSpecs()) specs.set(s.name, s.shape);
       for (const [name, data] of Object.entries(loop.final.params)) {
         tensors[name] = { dtype: 'F32', shape: [...(specs.get(name) ?? [data.length])], data };
       }
-      const [hi, ho] = wb.toolkit.headShape();
-      if (tensors['head/weight']) tensors['head/weight'].shape = [hi, ho];
       writeFileAtomic(
         dir.file('model.safetensors'),
         encodeSafetensors(tensors as never, { format: 'peftkit', architecture: JSON.stringify(arch) }),
