@@ -47,3 +47,4 @@ export * from './orchestrate/selfcheck.js';
 export * from './tensorboard/index.js';
 export * from './serve/index.js';
 export * from './bench/search-bench.js';
+export * from './orchestrate/predictions.js';

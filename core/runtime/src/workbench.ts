@@ -16,6 +16,7 @@ import type {
   Backbone,
   CompiledProgram,
   DataSplit,
+  Example,
   Logger,
   Metrics,
   ModuleTypes,
@@ -204,8 +205,8 @@ export class Workbench {
    * Index groups of near-equal size whose estimated activations fit `passMemory` (at least one
    * sequence each). Throws when one pass of the batch would not fit the memory left.
    */
-  passes(c: Compiled, split: DataSplit, indices: readonly number[]): number[][] {
-    const examples = this.data[split];
+  passes(c: Compiled, split: DataSplit | readonly EncodedExample[], indices: readonly number[]): number[][] {
+    const examples = typeof split === 'string' ? this.data[split] : split;
     let T = 1;
     for (const i of indices) T = Math.max(T, exampleLength(examples[i]!));
     const perSeq = c.bytesPerSequence(T);
@@ -277,14 +278,15 @@ export class Workbench {
 
   feeds(
     c: Compiled,
-    split: DataSplit,
+    split: DataSplit | readonly EncodedExample[],
     indices: readonly number[],
     params: ParamSet,
     arch: ArchFeeds,
     withLabels: boolean,
   ): Record<string, TensorData> {
+    const examples = typeof split === 'string' ? this.data[split] : split;
     const feeds = {
-      ...batchFeeds(this.data[split], indices, c.layout, this.parts.backbone.tokenizer.padId, withLabels),
+      ...batchFeeds(examples, indices, c.layout, this.parts.backbone.tokenizer.padId, withLabels),
       ...paramFeeds(c.layout, params),
     };
     const vec = (name: string, v: Float32Array | undefined, n: number) => {
@@ -302,17 +304,15 @@ export class Workbench {
     return feeds;
   }
 
-  /** Logits of a whole split, in order, plus the metrics of the task and the mean loss. */
-  async evaluate(
+  /** Logits of `examples` ([N, C] row-major; [N] for regression), in their order. */
+  async logits(
     spec: ProgramSpec,
     params: ParamSet,
     arch: ArchFeeds,
-    split: DataSplit,
+    examples: readonly EncodedExample[],
     batchSize: number,
-  ): Promise<Metrics> {
+  ): Promise<Float32Array> {
     const c = await this.compile(spec, 'eval');
-    const examples = this.data[split];
-    if (examples.length === 0) throw new Error(`split ${split} is empty`);
     const info = this.parts.task.info;
     const C = info.type === 'regression' ? 1 : info.numClasses;
     const logits = new Float32Array(examples.length * C);
@@ -321,12 +321,34 @@ export class Workbench {
       .map((_, i) => i)
       .sort((a, b) => exampleLength(examples[a]!) - exampleLength(examples[b]!) || a - b);
     for (let start = 0; start < order.length; start += batchSize) {
-      for (const idx of this.passes(c, split, order.slice(start, start + batchSize))) {
-        const out = await c.program.run(this.feeds(c, split, idx, params, arch, false), ['logits']);
+      for (const idx of this.passes(c, examples, order.slice(start, start + batchSize))) {
+        const out = await c.program.run(this.feeds(c, examples, idx, params, arch, false), ['logits']);
         const got = out.logits!.data as Float32Array;
         idx.forEach((ex, b) => logits.set(got.subarray(b * C, (b + 1) * C), ex * C));
       }
     }
+    return logits;
+  }
+
+  /** Tokenise examples as the run's data is tokenised. */
+  encode(examples: readonly Example[]): EncodedExample[] {
+    const pair = this.parts.task.info.pair ? this.parts.backbone.info.pairEncoding : 'none';
+    return encodeExamples(this.parts.backbone.tokenizer, examples, pair, this.maxLength);
+  }
+
+  /** Metrics of the task and the mean loss over a whole split. */
+  async evaluate(
+    spec: ProgramSpec,
+    params: ParamSet,
+    arch: ArchFeeds,
+    split: DataSplit,
+    batchSize: number,
+  ): Promise<Metrics> {
+    const examples = this.data[split];
+    if (examples.length === 0) throw new Error(`split ${split} is empty`);
+    const info = this.parts.task.info;
+    const C = info.type === 'regression' ? 1 : info.numClasses;
+    const logits = await this.logits(spec, params, arch, examples, batchSize);
     const labels = examples.map((e) => e.label);
     let predictions: ArrayLike<number>;
     let loss = 0;

@@ -1,6 +1,9 @@
-/** `peftkit eval RUN_DIR` and `peftkit export RUN_DIR`: use a finished run's trained model. */
+/**
+ * `peftkit eval RUN_DIR`, `peftkit predict RUN_DIR` and `peftkit export RUN_DIR`: use a finished
+ * run's trained model.
+ */
 import type { DataSplit } from '@peftkit/api';
-import { displayPath, evaluateRun, exportRun } from '@peftkit/engine';
+import { displayPath, evaluateRun, exportRun, predictRun, toJsonl } from '@peftkit/engine';
 import type { CommandModule } from 'yargs';
 import { printJson, type CliContext, type GlobalArgs } from '../context.js';
 import { withJsonOption, type JsonArgs } from '../options.js';
@@ -8,6 +11,7 @@ import { withJsonOption, type JsonArgs } from '../options.js';
 interface EvalArgs extends GlobalArgs, JsonArgs {
   run: string;
   split: string[];
+  predictions?: string;
 }
 
 export function evalCommand(ctx: CliContext): CommandModule<GlobalArgs, EvalArgs> {
@@ -23,10 +27,21 @@ export function evalCommand(ctx: CliContext): CommandModule<GlobalArgs, EvalArgs
           choices: ['train', 'validation', 'test'],
           default: ['validation', 'test'],
           describe: 'splits to score',
+        })
+        .option('predictions', {
+          type: 'string',
+          describe:
+            "also write every example's prediction to this JSONL file (split, text, label, probabilities, logits, gold)",
         }) as never,
     handler: async (args) => {
-      const r = await evaluateRun({ runDir: args.run, splits: args.split as DataSplit[], cwd: ctx.cwd });
+      const r = await evaluateRun({
+        runDir: args.run,
+        splits: args.split as DataSplit[],
+        predictions: args.predictions,
+        cwd: ctx.cwd,
+      });
       if (args.json) return printJson(ctx.io, r);
+      if (r.predictions) ctx.io.out(`predictions: ${displayPath(r.predictions, ctx.cwd)}\n`);
       for (const [split, m] of Object.entries(r.metrics)) {
         ctx.io.out(
           `${split}: ${Object.entries(m!)
@@ -34,6 +49,37 @@ export function evalCommand(ctx: CliContext): CommandModule<GlobalArgs, EvalArgs
             .join(', ')}\n`,
         );
       }
+    },
+  };
+}
+
+interface PredictArgs extends GlobalArgs {
+  run: string;
+  input: string;
+  output?: string;
+}
+
+export function predictCommand(ctx: CliContext): CommandModule<GlobalArgs, PredictArgs> {
+  return {
+    command: 'predict <run>',
+    describe: "predict texts with a finished run's trained model (JSONL: text, label, probabilities, logits)",
+    builder: (y) =>
+      y
+        .positional('run', { type: 'string', demandOption: true, describe: 'run directory' })
+        .option('input', {
+          type: 'string',
+          demandOption: true,
+          describe:
+            'texts: a .jsonl file ({"text", "pair"?, "label"?} per line) or a TSV file with a header (text, pair?, label?)',
+        })
+        .option('output', {
+          type: 'string',
+          describe: 'JSONL file to write (default: standard output)',
+        }) as never,
+    handler: async (args) => {
+      const r = await predictRun({ runDir: args.run, input: args.input, output: args.output, cwd: ctx.cwd });
+      if (r.output) ctx.io.out(`${r.count} predictions: ${displayPath(r.output, ctx.cwd)}\n`);
+      else ctx.io.out(toJsonl(r.predictions));
     },
   };
 }

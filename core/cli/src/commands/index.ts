@@ -8,7 +8,7 @@ import { doctorCommand } from './doctor.js';
 import { pluginsCommand } from './plugins.js';
 import { presetsCommand } from './presets.js';
 import { searchCommand, trainCommand } from './run.js';
-import { evalCommand, exportCommand } from './artifacts.js';
+import { evalCommand, exportCommand, predictCommand } from './artifacts.js';
 import { compareCommand } from './compare.js';
 import { benchCommand } from './bench.js';
 import { serveCommand } from './serve.js';
@@ -21,6 +21,7 @@ export const COMMANDS: readonly CommandFactory[] = [
   searchCommand as CommandFactory,
   trainCommand as CommandFactory,
   evalCommand as CommandFactory,
+  predictCommand as CommandFactory,
   exportCommand as CommandFactory,
   compareCommand as CommandFactory,
   statusCommand as CommandFactory,

@@ -1,0 +1,176 @@
+/**
+ * The Hugging Face round trip, checked with the real libraries: for every supported architecture,
+ * on a checkpoint made by transformers (tools/python/hf_fixtures.py), `peftkit train` trains LoRA
+ * (plus LNFit on one architecture) with the architecture's transformers head, `peftkit export`
+ * writes the PEFT adapter, `peftkit predict` writes peftkit's logits for 100 sentences, and one
+ * Python process (tools/python/peft_roundtrip.py) loads every adapter with
+ * AutoPeftModelForSequenceClassification.from_pretrained(dir): no missing or unexpected keys, and
+ * the logits equal peftkit's within 1e-4. An adapter whose keys lack the model prefix (`bert.`)
+ * must fail the same check.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeSafetensors, encodeSafetensors } from '@peftkit/api';
+import { hfFixtures, requireGoldenPython, runPythonTool } from '@peftkit/testing';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const CLI = join(ROOT, 'core/cli/bin/peftkit.js');
+const TOLERANCE = 1e-4;
+const MAX_LENGTH = 32;
+
+function cli(args: string[], cwd: string): string {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`peftkit ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  return r.stdout;
+}
+
+const WORDS = {
+  good: ['wonderful', 'great', 'friendly', 'excellent', 'good', 'fair', 'helpful', 'better'],
+  bad: ['terrible', 'worst', 'closed', 'dies', 'flood', 'storm', 'worse', 'not'],
+  filler: ['the', 'river', 'bread', 'train', 'market', 'film', 'phone', 'service', 'water', 'time'],
+};
+
+/** Deterministic labelled sentences: positive words make label 1. */
+function sentences(n: number, seed: number): { text: string; label: string }[] {
+  let s = seed;
+  const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const pick = (xs: string[]) => xs[Math.floor(rand() * xs.length)]!;
+  return Array.from({ length: n }, () => {
+    const positive = rand() < 0.5;
+    const words = Array.from({ length: 3 + Math.floor(rand() * 8) }, () => pick(WORDS.filler));
+    words.splice(Math.floor(rand() * words.length), 0, pick(positive ? WORDS.good : WORDS.bad));
+    const text = words.join(' ');
+    return {
+      text: text[0]!.toUpperCase() + text.slice(1) + (rand() < 0.5 ? '.' : '!'),
+      label: positive ? 'pos' : 'neg',
+    };
+  });
+}
+
+const jsonl = (rows: object[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+
+interface Case {
+  arch: string;
+  modules: string;
+}
+
+const CASES: Case[] = [
+  { arch: 'bert', modules: "{ type: lora, targets: ['layer.*.attn.{q,v}', 'layer.1.ffn.in'], rank: 4 }" },
+  { arch: 'roberta', modules: "{ type: lora, targets: ['layer.*.attn.{q,k,v,o}'], rank: 2 }" },
+  { arch: 'distilbert', modules: "{ type: lora, targets: ['layer.*.attn.q', 'layer.*.ffn.out'], rank: 3 }" },
+  {
+    arch: 'xlm-roberta',
+    modules:
+      "{ type: lora, targets: ['layer.*.attn.v'], rank: 2 }\n    - { type: lnfit, targets: ['layer.*.ln_ffn'] }",
+  },
+  {
+    arch: 'electra',
+    modules: "{ type: lora, targets: ['layer.*.attn.{q,v}', 'embeddings.project'], rank: 2 }",
+  },
+];
+
+interface RoundTripResult {
+  name: string;
+  maxDiff: number;
+  logitSpread: number;
+  keyWarnings: string[];
+  fileKeysNotInModel: string[];
+  modelKeysNotInFile: string[];
+  peftType: string;
+  taskType: string;
+}
+
+describe('Hugging Face round trip: peftkit LoRA -> PEFT adapter -> AutoPeftModelForSequenceClassification', function () {
+  this.timeout(600_000);
+  let dir = '';
+  const results = new Map<string, RoundTripResult>();
+
+  before(async function () {
+    const python = requireGoldenPython(this);
+    const fixtures = await hfFixtures(python);
+    dir = mkdtempSync(join(tmpdir(), 'peftkit-roundtrip-'));
+    writeFileSync(join(dir, 'train.jsonl'), jsonl(sentences(48, 1)));
+    writeFileSync(join(dir, 'test.jsonl'), jsonl(sentences(16, 2)));
+    const probe = sentences(100, 3);
+    writeFileSync(join(dir, 'probe.jsonl'), jsonl(probe.map((p) => ({ text: p.text }))));
+    const cases = [];
+    for (const c of CASES) {
+      const preset = join(dir, `${c.arch}.yaml`);
+      writeFileSync(
+        preset,
+        `backbone: { name: hf, options: { path: ${JSON.stringify(join(fixtures, c.arch))}, maxLength: ${MAX_LENGTH} } }
+task: { name: jsonl, options: { train: ./train.jsonl, test: ./test.jsonl, labels: [neg, pos] } }
+architecture:
+  targets:
+    - ${c.modules}
+seeds: [7]
+recipes:
+  retrain: { epochs: 2, batchSize: 16, lr: 0.01 }
+output: { dir: ./runs, name: ${c.arch} }
+`,
+      );
+      const [res] = JSON.parse(cli(['train', '--preset', preset, '--json', '--reporter', 'quiet'], dir)) as {
+        dir: string;
+      }[];
+      const exported = join(dir, `${c.arch}-export`);
+      cli(['export', res!.dir, '--out', exported], dir);
+      const preds = join(dir, `${c.arch}-predictions.jsonl`);
+      cli(['predict', res!.dir, '--input', join(dir, 'probe.jsonl'), '--output', preds], dir);
+      const logits = readFileSync(preds, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { logits: number[] }).logits);
+      cases.push({
+        name: c.arch,
+        adapter: join(exported, 'peft'),
+        texts: probe.map((p) => p.text),
+        logits,
+        maxLength: MAX_LENGTH,
+      });
+    }
+    // The same BERT adapter with the model prefix removed from its keys (the old, broken layout).
+    const broken = join(dir, 'bert-no-prefix');
+    cpSync(join(dir, 'bert-export', 'peft'), broken, { recursive: true });
+    const file = join(broken, 'adapter_model.safetensors');
+    const st = decodeSafetensors(readFileSync(file), file);
+    const renamed = Object.fromEntries(
+      Object.entries(st.tensors).map(([k, t]) => [
+        k.replace('base_model.model.bert.', 'base_model.model.'),
+        t,
+      ]),
+    );
+    writeFileSync(file, encodeSafetensors(renamed as never, { format: 'pt' }));
+    cases.push({ ...cases[0]!, name: 'bert-no-prefix', adapter: broken });
+
+    const out = await runPythonTool(python, 'peft_roundtrip.py', [], { input: JSON.stringify({ cases }) });
+    for (const r of (JSON.parse(out) as { results: RoundTripResult[] }).results) results.set(r.name, r);
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const c of CASES) {
+    it(`${c.arch}: loads with no missing or unexpected keys, and its logits equal peftkit's within ${TOLERANCE}`, () => {
+      const r = results.get(c.arch)!;
+      console.log(`      ${c.arch}: max |peft - peftkit| over 100 sentences = ${r.maxDiff.toExponential(2)}`);
+      expect(r.peftType).to.equal('LORA');
+      expect(r.taskType).to.equal('SEQ_CLS');
+      expect(r.keyWarnings, 'warnings while loading').to.deep.equal([]);
+      expect(r.fileKeysNotInModel, 'adapter keys the model does not have').to.deep.equal([]);
+      expect(r.modelKeysNotInFile, 'adapter keys of the model the file lacks').to.deep.equal([]);
+      expect(r.logitSpread, 'the logits vary between sentences').to.be.greaterThan(0.05);
+      expect(r.maxDiff).to.be.at.most(TOLERANCE);
+    });
+  }
+
+  it('keys without the model prefix (bert.) fail the same check', () => {
+    const r = results.get('bert-no-prefix')!;
+    const failed = r.keyWarnings.length > 0 || r.fileKeysNotInModel.length > 0 || r.maxDiff > TOLERANCE;
+    expect(failed, JSON.stringify(r)).to.equal(true);
+    expect(r.maxDiff).to.be.greaterThan(TOLERANCE);
+  });
+});
