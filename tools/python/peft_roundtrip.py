@@ -1,4 +1,4 @@
-"""Load peftkit's PEFT adapters with the real peft + transformers and compare their logits.
+"""Load peftkit's exports with the real libraries and compare their logits with peftkit's.
 
     python tools/python/peft_roundtrip.py < cases.json > results.json
 
@@ -10,6 +10,11 @@ and the logits in eval mode. Reported per case: maxDiff (max |peft - peftkit|), 
 raised while loading (peft warns of missing or unexpected adapter keys), the keys of the adapter
 file that the loaded model does not have and the adapter keys of the model the file lacks, and
 peft_type / task_type as peft parsed them.
+
+A case with "onnx": DIR instead of "adapter" is a `peftkit export --format onnx` directory: its
+model.onnx runs in onnxruntime fed by AutoTokenizer.from_pretrained(DIR) (the tokenizer files and
+config.json beside it), with the inputs the model declares; maxDiff as above, plus the inputs'
+names and types.
 """
 import json
 import logging
@@ -71,9 +76,31 @@ def check(case):
     }
 
 
+def check_onnx(case):
+    import numpy as np
+    import onnxruntime
+    from transformers import AutoConfig
+
+    d = case["onnx"]
+    tok = AutoTokenizer.from_pretrained(d)
+    config = AutoConfig.from_pretrained(d)
+    session = onnxruntime.InferenceSession(os.path.join(d, "model.onnx"))
+    enc = tok(case["texts"], case.get("pairs"), padding=True, truncation=True, max_length=case["maxLength"], return_tensors="np")
+    inputs = {i.name: i.type for i in session.get_inputs()}
+    logits = session.run(["logits"], {k: enc[k] for k in inputs})[0]
+    want = np.array(case["logits"], dtype=np.float32)
+    return {
+        "name": case["name"],
+        "maxDiff": float(np.abs(logits - want).max()),
+        "logitSpread": float(np.abs(want - want.mean(0)).max()),
+        "inputs": inputs,
+        "id2label": {str(k): v for k, v in config.id2label.items()},
+    }
+
+
 def main():
     spec = json.load(sys.stdin)
-    json.dump({"results": [check(c) for c in spec["cases"]]}, sys.stdout)
+    json.dump({"results": [check_onnx(c) if "onnx" in c else check(c) for c in spec["cases"]]}, sys.stdout)
 
 
 if __name__ == "__main__":

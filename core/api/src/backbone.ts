@@ -140,6 +140,8 @@ export interface TaskHead {
   readonly externalModules: readonly string[];
   /** The encoder's module name inside the framework's task model (`bert`, `roberta`), if any. */
   readonly encoderModule?: string;
+  /** The framework's task model class (`BertForSequenceClassification`), if any. */
+  readonly externalClass?: string;
 }
 
 export interface Backbone {

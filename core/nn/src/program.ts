@@ -150,6 +150,11 @@ export interface BuildProgramOptions {
   inlineParams?: ParamSet;
   /** With inlineParams: fold modules that can be merged (LoRA, BitFit, LNFit) into frozen weights. */
   merge?: boolean;
+  /**
+   * Attention masks as int64 inputs (cast to float inside), as Hugging Face tokenizers and optimum
+   * feed them: for exported inference models.
+   */
+  int64Masks?: boolean;
 }
 
 /**
@@ -173,12 +178,16 @@ export function buildProgram(
   const train = mode === 'train';
 
   // Batch inputs.
+  const maskInput = (name: string): Value =>
+    opts.int64Masks
+      ? ops.cast(g.input(name, 'int64', ['B', 'T']), 'float32')
+      : g.input(name, 'float32', ['B', 'T']);
   const ids = g.input('input_ids', 'int64', ['B', 'T']);
-  const mask = g.input('attention_mask', 'float32', ['B', 'T']);
+  const mask = maskInput('attention_mask');
   const pairInputs: ProgramLayout['pairInputs'] = task.pair ? backbone.info.pairEncoding : 'none';
   const typeIds = pairInputs === 'joint' ? g.input('token_type_ids', 'int64', ['B', 'T']) : undefined;
   const idsB = pairInputs === 'separate' ? g.input('input_ids_b', 'int64', ['B', 'T']) : undefined;
-  const maskB = pairInputs === 'separate' ? g.input('attention_mask_b', 'float32', ['B', 'T']) : undefined;
+  const maskB = pairInputs === 'separate' ? maskInput('attention_mask_b') : undefined;
   const labelType = task.type === 'regression' ? 'float32' : 'int64';
   const labels = train ? g.input('labels', labelType, ['B']) : undefined;
 

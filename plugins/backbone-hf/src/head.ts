@@ -143,5 +143,6 @@ export function hfTaskHead(
     externalName: (name) => ({ name, transpose: name.endsWith('.weight') }),
     externalModules: l.modules,
     encoderModule: cfg.modelPrefix,
+    externalClass: l.className,
   };
 }

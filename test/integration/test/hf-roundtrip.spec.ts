@@ -6,7 +6,8 @@
  * Python process (tools/python/peft_roundtrip.py) loads every adapter with
  * AutoPeftModelForSequenceClassification.from_pretrained(dir): no missing or unexpected keys, and
  * the logits equal peftkit's within 1e-4. An adapter whose keys lack the model prefix (`bert.`)
- * must fail the same check.
+ * must fail the same check. The same process runs each `peftkit export --format onnx` directory in
+ * onnxruntime, fed by the transformers tokenizer loaded from that directory.
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
@@ -77,6 +78,9 @@ interface RoundTripResult {
   name: string;
   maxDiff: number;
   logitSpread: number;
+  /** ONNX cases: the model's inputs by name and type, and config.json's labels. */
+  inputs?: Record<string, string>;
+  id2label?: Record<string, string>;
   keyWarnings: string[];
   fileKeysNotInModel: string[];
   modelKeysNotInFile: string[];
@@ -98,6 +102,7 @@ describe('Hugging Face round trip: peftkit LoRA -> PEFT adapter -> AutoPeftModel
     const probe = sentences(100, 3);
     writeFileSync(join(dir, 'probe.jsonl'), jsonl(probe.map((p) => ({ text: p.text }))));
     const cases = [];
+    const onnxCases = [];
     for (const c of CASES) {
       const preset = join(dir, `${c.arch}.yaml`);
       writeFileSync(
@@ -124,13 +129,11 @@ output: { dir: ./runs, name: ${c.arch} }
         .trim()
         .split('\n')
         .map((l) => (JSON.parse(l) as { logits: number[] }).logits);
-      cases.push({
-        name: c.arch,
-        adapter: join(exported, 'peft'),
-        texts: probe.map((p) => p.text),
-        logits,
-        maxLength: MAX_LENGTH,
-      });
+      const common = { texts: probe.map((p) => p.text), logits, maxLength: MAX_LENGTH };
+      cases.push({ name: c.arch, adapter: join(exported, 'peft'), ...common });
+      const onnx = join(dir, `${c.arch}-onnx`);
+      cli(['export', res!.dir, '--format', 'onnx', '--out', onnx], dir);
+      onnxCases.push({ name: `${c.arch}-onnx`, onnx, ...common });
     }
     // The same BERT adapter with the model prefix removed from its keys (the old, broken layout).
     const broken = join(dir, 'bert-no-prefix');
@@ -146,7 +149,9 @@ output: { dir: ./runs, name: ${c.arch} }
     writeFileSync(file, encodeSafetensors(renamed as never, { format: 'pt' }));
     cases.push({ ...cases[0]!, name: 'bert-no-prefix', adapter: broken });
 
-    const out = await runPythonTool(python, 'peft_roundtrip.py', [], { input: JSON.stringify({ cases }) });
+    const out = await runPythonTool(python, 'peft_roundtrip.py', [], {
+      input: JSON.stringify({ cases: [...cases, ...onnxCases] }),
+    });
     for (const r of (JSON.parse(out) as { results: RoundTripResult[] }).results) results.set(r.name, r);
   });
   after(() => {
@@ -163,6 +168,17 @@ output: { dir: ./runs, name: ${c.arch} }
       expect(r.fileKeysNotInModel, 'adapter keys the model does not have').to.deep.equal([]);
       expect(r.modelKeysNotInFile, 'adapter keys of the model the file lacks').to.deep.equal([]);
       expect(r.logitSpread, 'the logits vary between sentences').to.be.greaterThan(0.05);
+      expect(r.maxDiff).to.be.at.most(TOLERANCE);
+    });
+  }
+
+  for (const c of CASES) {
+    it(`${c.arch}: the ONNX export, fed by the transformers tokenizer from its own directory, gives peftkit's logits within ${TOLERANCE}`, () => {
+      const r = results.get(`${c.arch}-onnx`)!;
+      console.log(`      ${c.arch}: max |onnxruntime (Python) - peftkit| = ${r.maxDiff.toExponential(2)}`);
+      expect(r.inputs).to.deep.equal({ input_ids: 'tensor(int64)', attention_mask: 'tensor(int64)' });
+      expect(r.id2label).to.deep.equal({ 0: 'neg', 1: 'pos' });
+      expect(r.logitSpread).to.be.greaterThan(0.05);
       expect(r.maxDiff).to.be.at.most(TOLERANCE);
     });
   }

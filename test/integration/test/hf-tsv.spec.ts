@@ -114,7 +114,7 @@ output: { dir: ./runs, name: pairs }
     const cfg = JSON.parse(readFileSync(join(dir, 'export', 'peft', 'adapter_config.json'), 'utf8'));
     for (const t of cfg.target_modules)
       expect(t).to.match(
-        /^encoder\.layer\.\d\.(attention\.(self\.(query|key|value)|output\.dense)|intermediate\.dense|output\.dense)$/,
+        /^bert\.encoder\.layer\.\d\.(attention\.(self\.(query|key|value)|output\.dense)|intermediate\.dense|output\.dense)$/,
       );
   });
 

@@ -9,13 +9,16 @@
  *   (peft-adapter.ts); otherwise the notes say why not.
  * - `onnx` format: model.onnx, a standalone inference model (LoRA, BitFit and LNFit merged into the
  *   frozen weights, other modules inlined, the task head included) that runs in onnxruntime-node or
- *   onnxruntime-web without peftkit, and model.json describing its inputs, outputs and labels.
+ *   onnxruntime-web without peftkit, with int64 inputs named as optimum names them (input_ids,
+ *   attention_mask, token_type_ids for pairs), and model.json describing its inputs, outputs and
+ *   labels; for Hugging Face backbones also config.json (id2label) and the checkpoint's tokenizer
+ *   files, so a transformers tokenizer can feed it.
  */
-import type { Architecture, Backbone, ModuleTypes, Task } from '@peftkit/api';
+import type { Architecture, Backbone, ModuleTypes, Task, TaskHead } from '@peftkit/api';
 import { ConfigError, DataError, decodeSafetensors, encodeSafetensors, moduleId } from '@peftkit/api';
 import { serialize } from '@peftkit/graph';
 import { buildProgram, PeftToolkit } from '@peftkit/nn';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { makeDirs } from '../util/fs.js';
 import { join, resolve } from 'node:path';
 import { loadResolvedConfig } from '../config/load.js';
@@ -105,7 +108,7 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
       { backbone: run.backbone, task: run.task.info, types: run.types },
       spec,
       'eval',
-      { inlineParams: run.params, merge: true },
+      { inlineParams: run.params, merge: true, int64Masks: true },
     );
     // Standard ONNX ops only (no ONNX Runtime contrib ops), so the model also runs in onnxruntime-web.
     const model = serialize(graph, { inlineAll: true, standardOps: true });
@@ -119,7 +122,7 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
       },
       {
         name: 'attention_mask',
-        type: 'float32',
+        type: 'int64',
         shape: ['batch', 'tokens'],
         description: '1 for tokens, 0 for padding',
       },
@@ -136,7 +139,7 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
             },
             {
               name: 'attention_mask_b',
-              type: 'float32',
+              type: 'int64',
               shape: ['batch', 'tokens'],
               description: 'its mask',
             },
@@ -150,7 +153,9 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
         {
           format: 'peftkit-onnx',
           peftkit: engineVersion(),
-          backbone: config.backbone,
+          // The backbone as configured, and where it was loaded from (a relative path in the preset
+          // does not resolve from the export directory).
+          backbone: { ...(config.backbone as object), source: run.backbone.externalSource ?? null },
           task: {
             name: run.task.info.name,
             type: run.task.info.type,
@@ -172,7 +177,8 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
       )}\n`,
       files,
     );
-    return { dir: out, files };
+    const notes = writeTransformersFiles(run, toolkit.head(), out, files);
+    return { dir: out, files, notes };
   }
 
   // peftkit format.
@@ -233,4 +239,56 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
   if ('skipped' in peft) return { dir: out, files, notes: [`no PEFT adapter (peft/): ${peft.skipped}`] };
   files.push(...peft.files);
   return { dir: out, files, notes: [`peft/ is a PEFT ${peft.peftType} adapter (task_type SEQ_CLS)`] };
+}
+
+/** Tokenizer files a transformers checkpoint may have, copied beside model.onnx. */
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.txt',
+  'vocab.json',
+  'merges.txt',
+  'sentencepiece.bpe.model',
+  'spiece.model',
+];
+
+/**
+ * Beside model.onnx, what transformers-based tools read from a model directory: config.json (the
+ * checkpoint's, as the task model with id2label / label2id) and the checkpoint's tokenizer files,
+ * so the directory runs with a Hugging Face tokenizer feeding onnxruntime (or transformers.js).
+ */
+function writeTransformersFiles(run: LoadedRun, head: TaskHead, out: string, files: string[]): string[] {
+  const source = run.backbone.externalSource;
+  if (!source || !existsSync(join(source, 'config.json')))
+    return ['no config.json / tokenizer files: the backbone is not a Hugging Face checkpoint'];
+  const cfg = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const info = run.task.info;
+  const names = Array.from({ length: info.type === 'regression' ? 1 : info.numClasses }, (_, i) =>
+    String(info.labelNames?.[i] ?? `LABEL_${i}`),
+  );
+  write(
+    out,
+    'config.json',
+    `${JSON.stringify(
+      {
+        ...cfg,
+        architectures: head.externalClass ? [head.externalClass] : cfg.architectures,
+        id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
+        label2id: Object.fromEntries(names.map((n, i) => [n, i])),
+        problem_type: info.type === 'regression' ? 'regression' : 'single_label_classification',
+      },
+      null,
+      2,
+    )}\n`,
+    files,
+  );
+  for (const f of TOKENIZER_FILES) {
+    if (!existsSync(join(source, f))) continue;
+    copyFileSync(join(source, f), join(out, f));
+    files.push(join(out, f));
+  }
+  return head.externalClass
+    ? []
+    : [`config.json names the checkpoint's own classes: peftkit's linear head is no ${cfg.model_type} task head`];
 }
