@@ -278,7 +278,9 @@ describe('peftkit CLI end to end (tiny fixture plugin)', function () {
     ).to.deep.equal(['lora@layer.0.attn.q:2', 'lora@layer.1.ffn.in:4']);
     const out = join(dir, 'peft-export');
     const e = cli(['export', res.dir, '--out', out], dir);
-    expect(e.stdout).to.contain('no PEFT adapter (peft/): the tiny backbone has no Hugging Face transformers counterpart');
+    expect(e.stdout).to.contain(
+      'no PEFT adapter (peft/): the tiny backbone has no Hugging Face transformers counterpart',
+    );
     expect(existsSync(join(out, 'peft'))).to.equal(false);
     // peftkit's own format keeps the LoRA tensors as trained ([in, r]).
     const ours = decodeSafetensors(readFileSync(join(out, 'adapter.safetensors'))).tensors;

@@ -290,5 +290,7 @@ function writeTransformersFiles(run: LoadedRun, head: TaskHead, out: string, fil
   }
   return head.externalClass
     ? []
-    : [`config.json names the checkpoint's own classes: peftkit's linear head is no ${cfg.model_type} task head`];
+    : [
+        `config.json names the checkpoint's own classes: peftkit's linear head is no ${cfg.model_type} task head`,
+      ];
 }
