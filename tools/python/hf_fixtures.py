@@ -11,6 +11,11 @@ class, which writes tokenizer.json with its normalizer, pre-tokenizer and post-p
 bert and electra are saved as *ForSequenceClassification checkpoints (a trained head is present:
 peftkit must start from it), the others as base models (peftkit starts a fresh head).
 
+OUT_DIR/peft-bert-lora/ is a LoRA adapter made by peft on the bert checkpoint (random non-zero LoRA
+weights, two ranks and alphas, the trained classifier in modules_to_save) and OUT_DIR/peft-bert-adalora/ an
+AdaLoRA one; OUT_DIR/probe.jsonl holds 100 sentences and peft-bert-lora/logits.json what the adapter's model
+gives for them (for the import tests).
+
 OUT_DIR/golden.json holds what transformers makes of a fixed set of texts and pairs: input_ids,
 token_type_ids and attention_mask from the tokenizer (padding, truncation at 24 tokens) and the
 encoder's last hidden states in eval mode, and for the checkpoints with a head the logits of
@@ -175,6 +180,56 @@ ARCHS = ["bert", "roberta", "distilbert", "xlm-roberta", "electra"]
 WITH_HEAD = ["bert", "electra"]
 
 
+def probe_sentences():
+    import random
+
+    rng = random.Random(5)
+    words = " ".join(CORPUS).replace(",", "").replace(".", "").split()
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(3, 12))) for _ in range(100)]
+
+
+def peft_adapters(out):
+    from peft import AdaLoraConfig, LoraConfig, TaskType, get_peft_model
+
+    base = os.path.join(out, "bert")
+    tok = AutoTokenizer.from_pretrained(base)
+    torch.manual_seed(7)
+    model = AutoModelForSequenceClassification.from_pretrained(base)
+    cfg = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=4,
+        lora_alpha=8,
+        target_modules=["query", "value", "intermediate.dense"],
+        rank_pattern={"intermediate.dense": 2},
+        alpha_pattern={"value": 3},
+        init_lora_weights=False,
+    )
+    model = get_peft_model(model, cfg)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_" in name:
+                p.mul_(4.0)  # visible updates on a tiny random model
+            if "modules_to_save" in name:
+                p.add_(torch.randn_like(p) * 0.3)  # a head that differs from the checkpoint's
+    model.eval()
+    d = os.path.join(out, "peft-bert-lora")
+    model.save_pretrained(d)
+    texts = probe_sentences()
+    with open(os.path.join(out, "probe.jsonl"), "w") as f:
+        for t in texts:
+            f.write(json.dumps({"text": t, "label": "neg"}) + "\n")
+    with torch.no_grad():
+        enc = tok(texts, padding=True, truncation=True, max_length=32, return_tensors="pt")
+        logits = model(**enc).logits
+    with open(os.path.join(d, "logits.json"), "w") as f:
+        json.dump(logits.tolist(), f)
+    ada = get_peft_model(
+        AutoModelForSequenceClassification.from_pretrained(base),
+        AdaLoraConfig(task_type=TaskType.SEQ_CLS, init_r=4, target_r=2, total_step=10, target_modules=["query"]),
+    )
+    ada.save_pretrained(os.path.join(out, "peft-bert-adalora"))
+
+
 def main(out):
     golden = {"maxLength": MAX_LENGTH, "texts": TEXTS, "pairs": PAIRS, "architectures": {}}
     for i, arch in enumerate(ARCHS):
@@ -220,6 +275,7 @@ def main(out):
                 }
             )
         golden["architectures"][arch] = rec
+    peft_adapters(out)
     with open(os.path.join(out, "golden.json"), "w") as f:
         json.dump(golden, f)
 

@@ -113,6 +113,16 @@ export interface PeftModuleType {
     role: WeightRole,
     frozen: TensorData,
   ): TensorData | null;
+  /**
+   * Optional, for exports to other frameworks (PEFT's AdaLoRA): the module's update of a linear
+   * point as factors, delta(x) = ((x·A) ⊙ scales)·B with A [in, r], scales [r], B [r, out].
+   */
+  lowRank?(
+    point: AttachmentPoint,
+    rank: number | null,
+    options: Readonly<Record<string, unknown>>,
+    params: Readonly<Record<string, Float32Array>>,
+  ): { A: Float32Array; scales: Float32Array; B: Float32Array };
 }
 
 /** Identifier of a module instance: `<type>@<attachment point>`, used everywhere. */

@@ -48,3 +48,4 @@ export * from './tensorboard/index.js';
 export * from './serve/index.js';
 export * from './bench/search-bench.js';
 export * from './orchestrate/predictions.js';
+export * from './orchestrate/peft-import.js';

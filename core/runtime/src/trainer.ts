@@ -1,6 +1,6 @@
 /**
  * Training a fixed architecture (train jobs: trials and re-training). Fresh initialisation from the
- * job seed, minibatches in an order derived from (seed, epoch), the recipe's optimiser, schedule and
+ * job seed (or the run's starting values, an imported adapter), minibatches in an order derived from (seed, epoch), the recipe's optimiser, schedule and
  * clipping, model selection on the selection split, scores of the selected model on the other
  * splits. State is checkpointed at epoch ends so an interrupted job resumes where it stopped and
  * finishes exactly as if it had not been interrupted.
@@ -74,7 +74,7 @@ export async function runTrainJob(
       jobId: job.id,
       epoch: 0,
       step: 0,
-      params: wb.toolkit.init(spec, new Rng(deriveSeed(job.seed, 'init'))),
+      params: wb.initParams(spec, new Rng(deriveSeed(job.seed, 'init'))),
       optimizer: optimizer.state(),
       best: null,
       bestScore: null,

@@ -51,6 +51,11 @@ export interface WorkbenchParts {
   log: Logger;
   /** Bytes of intermediate tensors one run of a program may take (default DEFAULT_PASS_MEMORY). */
   passMemory?: number;
+  /**
+   * Starting values that replace the fresh initialisation of the parameters they name (an
+   * imported PEFT adapter's modules and head).
+   */
+  init?: ParamSet;
 }
 
 /** Default activation memory of one pass: 256 MiB. */
@@ -112,6 +117,16 @@ export class Workbench {
     const out = {} as Record<DataSplit, number>;
     for (const [k, v] of Object.entries(this.data)) out[k as DataSplit] = v.length;
     return out;
+  }
+
+  /** Initial parameters of a program: fresh from `rng`, then the starting values the run was given. */
+  initParams(spec: ProgramSpec, rng: Rng): ParamSet {
+    const params = this.toolkit.init(spec, rng);
+    for (const [name, v] of Object.entries(this.parts.init ?? {})) {
+      const fresh = params[name];
+      if (fresh && fresh.length === v.length) params[name] = v.slice();
+    }
+    return params;
   }
 
   /** The program spec of a fixed architecture (no gates, no rank masks). */

@@ -76,17 +76,12 @@ export function hfFixtures(python: string): Promise<string> {
     const script = join(repoRoot(), 'tools', 'python', 'hf_fixtures.py');
     const hash = createHash('sha256').update(readFileSync(script)).update(python).digest('hex').slice(0, 16);
     const dir = join(tmpdir(), `peftkit-hf-fixtures-${hash}`);
+    // golden.json is written last: without it the folder is an interrupted attempt. The folder is
+    // made in place because the adapters in it record their base model's absolute path.
     if (existsSync(join(dir, 'golden.json'))) return dir;
-    const partial = `${dir}.${process.pid}.partial`;
-    rmSync(partial, { recursive: true, force: true });
-    mkdirSync(partial, { recursive: true });
-    await runPythonTool(python, 'hf_fixtures.py', [partial]);
-    try {
-      renameSync(partial, dir);
-    } catch {
-      // Another process made it first.
-      rmSync(partial, { recursive: true, force: true });
-    }
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    await runPythonTool(python, 'hf_fixtures.py', [dir]);
     return dir;
   })();
   return fixtures;

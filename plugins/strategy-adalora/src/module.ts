@@ -147,6 +147,11 @@ export const adalora: PeftModuleType = {
     const scale = alpha / scalingRank;
     return ops.add(site.y, scale === 1 ? delta : ops.mul(delta, scale));
   },
+  lowRank(point, rank, options, params) {
+    const { alpha, scalingRank } = adaloraOptions(point, rank, options);
+    const scale = alpha / scalingRank;
+    return { A: params.P!, scales: Float32Array.from(params.lambda!, (l) => l * scale), B: params.Q! };
+  },
   merge(point, rank, options, params, role, frozen): TensorData | null {
     if (role !== 'weight') return null;
     const { alpha, scalingRank } = adaloraOptions(point, rank, options);

@@ -1,7 +1,8 @@
 /**
  * The Hugging Face round trip, checked with the real libraries: for every supported architecture,
  * on a checkpoint made by transformers (tools/python/hf_fixtures.py), `peftkit train` trains LoRA
- * (plus LNFit on one architecture) with the architecture's transformers head, `peftkit export`
+ * (plus LNFit on one architecture, and AdaLoRA on RoBERTa) with the architecture's transformers
+ * head, `peftkit export`
  * writes the PEFT adapter, `peftkit predict` writes peftkit's logits for 100 sentences, and one
  * Python process (tools/python/peft_roundtrip.py) loads every adapter with
  * AutoPeftModelForSequenceClassification.from_pretrained(dir): no missing or unexpected keys, and
@@ -55,8 +56,11 @@ function sentences(n: number, seed: number): { text: string; label: string }[] {
 const jsonl = (rows: object[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
 
 interface Case {
+  /** The case's name (the architecture, unless one architecture has two cases). */
+  name?: string;
   arch: string;
   modules: string;
+  peftType?: string;
 }
 
 const CASES: Case[] = [
@@ -72,7 +76,15 @@ const CASES: Case[] = [
     arch: 'electra',
     modules: "{ type: lora, targets: ['layer.*.attn.{q,v}', 'embeddings.project'], rank: 2 }",
   },
+  {
+    name: 'roberta-adalora',
+    arch: 'roberta',
+    modules:
+      "{ type: adalora, targets: ['layer.*.attn.{q,v}'], rank: 3 }\n    - { type: adalora, targets: ['layer.1.ffn.in'], rank: 2 }",
+    peftType: 'ADALORA',
+  },
 ];
+const nameOf = (c: Case) => c.name ?? c.arch;
 
 interface RoundTripResult {
   name: string;
@@ -104,7 +116,7 @@ describe('Hugging Face round trip: peftkit LoRA -> PEFT adapter -> AutoPeftModel
     const cases = [];
     const onnxCases = [];
     for (const c of CASES) {
-      const preset = join(dir, `${c.arch}.yaml`);
+      const preset = join(dir, `${nameOf(c)}.yaml`);
       writeFileSync(
         preset,
         `backbone: { name: hf, options: { path: ${JSON.stringify(join(fixtures, c.arch))}, maxLength: ${MAX_LENGTH} } }
@@ -115,22 +127,23 @@ architecture:
 seeds: [7]
 recipes:
   retrain: { epochs: 2, batchSize: 16, lr: 0.01 }
-output: { dir: ./runs, name: ${c.arch} }
+output: { dir: ./runs, name: ${nameOf(c)} }
 `,
       );
       const [res] = JSON.parse(cli(['train', '--preset', preset, '--json', '--reporter', 'quiet'], dir)) as {
         dir: string;
       }[];
-      const exported = join(dir, `${c.arch}-export`);
+      const exported = join(dir, `${nameOf(c)}-export`);
       cli(['export', res!.dir, '--out', exported], dir);
-      const preds = join(dir, `${c.arch}-predictions.jsonl`);
+      const preds = join(dir, `${nameOf(c)}-predictions.jsonl`);
       cli(['predict', res!.dir, '--input', join(dir, 'probe.jsonl'), '--output', preds], dir);
       const logits = readFileSync(preds, 'utf8')
         .trim()
         .split('\n')
         .map((l) => (JSON.parse(l) as { logits: number[] }).logits);
       const common = { texts: probe.map((p) => p.text), logits, maxLength: MAX_LENGTH };
-      cases.push({ name: c.arch, adapter: join(exported, 'peft'), ...common });
+      cases.push({ name: nameOf(c), adapter: join(exported, 'peft'), ...common });
+      if (c.name) continue;
       const onnx = join(dir, `${c.arch}-onnx`);
       cli(['export', res!.dir, '--format', 'onnx', '--out', onnx], dir);
       onnxCases.push({ name: `${c.arch}-onnx`, onnx, ...common });
@@ -159,10 +172,12 @@ output: { dir: ./runs, name: ${c.arch} }
   });
 
   for (const c of CASES) {
-    it(`${c.arch}: loads with no missing or unexpected keys, and its logits equal peftkit's within ${TOLERANCE}`, () => {
-      const r = results.get(c.arch)!;
-      console.log(`      ${c.arch}: max |peft - peftkit| over 100 sentences = ${r.maxDiff.toExponential(2)}`);
-      expect(r.peftType).to.equal('LORA');
+    it(`${nameOf(c)}: loads with no missing or unexpected keys, and its logits equal peftkit's within ${TOLERANCE}`, () => {
+      const r = results.get(nameOf(c))!;
+      console.log(
+        `      ${nameOf(c)}: max |peft - peftkit| over 100 sentences = ${r.maxDiff.toExponential(2)}`,
+      );
+      expect(r.peftType).to.equal(c.peftType ?? 'LORA');
       expect(r.taskType).to.equal('SEQ_CLS');
       expect(r.keyWarnings, 'warnings while loading').to.deep.equal([]);
       expect(r.fileKeysNotInModel, 'adapter keys the model does not have').to.deep.equal([]);
@@ -172,7 +187,7 @@ output: { dir: ./runs, name: ${c.arch} }
     });
   }
 
-  for (const c of CASES) {
+  for (const c of CASES.filter((x) => !x.name)) {
     it(`${c.arch}: the ONNX export, fed by the transformers tokenizer from its own directory, gives peftkit's logits within ${TOLERANCE}`, () => {
       const r = results.get(`${c.arch}-onnx`)!;
       console.log(`      ${c.arch}: max |onnxruntime (Python) - peftkit| = ${r.maxDiff.toExponential(2)}`);
@@ -188,5 +203,126 @@ output: { dir: ./runs, name: ${c.arch} }
     const failed = r.keyWarnings.length > 0 || r.fileKeysNotInModel.length > 0 || r.maxDiff > TOLERANCE;
     expect(failed, JSON.stringify(r)).to.equal(true);
     expect(r.maxDiff).to.be.greaterThan(TOLERANCE);
+  });
+});
+
+describe('PEFT adapters in: an adapter made by peft, scored and trained on by peftkit', function () {
+  this.timeout(300_000);
+  let dir = '';
+  let fixtures = '';
+  before(async function () {
+    fixtures = await hfFixtures(requireGoldenPython(this));
+    dir = mkdtempSync(join(tmpdir(), 'peftkit-adapter-in-'));
+    writeFileSync(join(dir, 'train.jsonl'), jsonl(sentences(32, 4)));
+    for (const arch of ['bert', 'roberta'])
+      writeFileSync(
+        join(dir, `${arch}.yaml`),
+        `backbone: { name: hf, options: { path: ${JSON.stringify(join(fixtures, arch))}, maxLength: ${MAX_LENGTH} } }
+task: { name: jsonl, options: { train: ./train.jsonl, validation: ./train.jsonl, test: ${JSON.stringify(join(fixtures, 'probe.jsonl'))}, labels: [neg, pos] } }
+seeds: [3]
+recipes:
+  retrain: { epochs: 1, batchSize: 16, lr: 1.0e-9, weightDecay: 0 }
+output: { dir: ./runs, name: from-adapter }
+`,
+      );
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const peftLogits = () =>
+    JSON.parse(readFileSync(join(fixtures, 'peft-bert-lora', 'logits.json'), 'utf8')) as number[][];
+  const maxDiff = (file: string) => {
+    const want = peftLogits();
+    const got = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { logits: number[] }).logits);
+    expect(got).to.have.length(want.length);
+    let d = 0;
+    got.forEach((row, i) => row.forEach((v, k) => (d = Math.max(d, Math.abs(v - want[i]![k]!)))));
+    return d;
+  };
+
+  it(`eval --adapter: peftkit's logits equal peft's within ${TOLERANCE} on 100 sentences`, () => {
+    const preds = join(dir, 'adapter-predictions.jsonl');
+    const out = cli(
+      [
+        'eval',
+        '--adapter',
+        join(fixtures, 'peft-bert-lora'),
+        '--preset',
+        join(dir, 'bert.yaml'),
+        '--split',
+        'test',
+        '--predictions',
+        preds,
+        '--json',
+      ],
+      dir,
+    );
+    const r = JSON.parse(out) as {
+      architecture: { modules: { point: string; rank: number; options?: object }[] };
+      hasHead: boolean;
+    };
+    expect(r.hasHead).to.equal(true);
+    expect(
+      r.architecture.modules.map((m) => `${m.point}:${m.rank}:${JSON.stringify(m.options ?? {})}`).sort(),
+    ).to.deep.equal([
+      'layer.0.attn.q:4:{"alpha":8}',
+      'layer.0.attn.v:4:{"alpha":3}',
+      'layer.0.ffn.in:2:{"alpha":8}',
+      'layer.1.attn.q:4:{"alpha":8}',
+      'layer.1.attn.v:4:{"alpha":3}',
+      'layer.1.ffn.in:2:{"alpha":8}',
+    ]);
+    const d = maxDiff(preds);
+    console.log(
+      `      max |peftkit - peft| over 100 sentences, adapter made by peft = ${d.toExponential(2)}`,
+    );
+    expect(d).to.be.at.most(TOLERANCE);
+  });
+
+  it('train --init-adapter starts from the adapter (a negligible learning rate keeps its logits)', () => {
+    const [res] = JSON.parse(
+      cli(
+        [
+          'train',
+          '--preset',
+          join(dir, 'bert.yaml'),
+          '--init-adapter',
+          join(fixtures, 'peft-bert-lora'),
+          '--json',
+          '--reporter',
+          'quiet',
+        ],
+        dir,
+      ),
+    ) as { dir: string; architecture: { modules: unknown[] } }[];
+    expect(res!.architecture.modules).to.have.length(6);
+    const preds = join(dir, 'trained-predictions.jsonl');
+    cli(['predict', res!.dir, '--input', join(fixtures, 'probe.jsonl'), '--output', preds], dir);
+    expect(maxDiff(preds)).to.be.at.most(TOLERANCE);
+  });
+
+  it('refuses an adapter of another base model and an unsupported method, saying why', () => {
+    const run = (adapter: string, preset: string) =>
+      spawnSync(
+        process.execPath,
+        [CLI, 'eval', '--adapter', join(fixtures, adapter), '--preset', join(dir, preset)],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+    const other = run('peft-bert-lora', 'roberta.yaml');
+    expect(other.status).to.equal(1);
+    expect(other.stderr)
+      .to.contain('the adapter was made for')
+      .and.contain('an adapter only fits the base model it was trained on');
+    const ada = run('peft-bert-adalora', 'bert.yaml');
+    expect(ada.status).to.equal(1);
+    expect(ada.stderr).to.contain('peft_type "ADALORA" is not supported');
   });
 });

@@ -3,24 +3,32 @@
  * run's trained model.
  */
 import type { DataSplit } from '@peftkit/api';
-import { displayPath, evaluateRun, exportRun, predictRun, toJsonl } from '@peftkit/engine';
+import { displayPath, evaluateAdapter, evaluateRun, exportRun, predictRun, toJsonl } from '@peftkit/engine';
 import type { CommandModule } from 'yargs';
 import { printJson, type CliContext, type GlobalArgs } from '../context.js';
-import { withJsonOption, type JsonArgs } from '../options.js';
+import { UsageError } from '../errors.js';
+import { type ConfigArgs, withConfigOptions, withJsonOption, type JsonArgs } from '../options.js';
 
-interface EvalArgs extends GlobalArgs, JsonArgs {
-  run: string;
+interface EvalArgs extends GlobalArgs, JsonArgs, ConfigArgs {
+  run?: string;
   split: string[];
   predictions?: string;
+  adapter?: string;
 }
 
 export function evalCommand(ctx: CliContext): CommandModule<GlobalArgs, EvalArgs> {
   return {
-    command: 'eval <run>',
-    describe: "score a finished run's trained model on splits of its task",
+    command: 'eval [run]',
+    describe:
+      "score a finished run's trained model on splits of its task, or a PEFT LoRA adapter (--adapter DIR --preset P)",
     builder: (y) =>
-      withJsonOption(y)
-        .positional('run', { type: 'string', demandOption: true, describe: 'run directory' })
+      withConfigOptions(withJsonOption(y))
+        .positional('run', { type: 'string', describe: 'run directory' })
+        .option('adapter', {
+          type: 'string',
+          describe:
+            "a Hugging Face PEFT LoRA adapter directory to score instead of a run, on the --preset's backbone (the adapter's base model) and task",
+        })
         .option('split', {
           type: 'string',
           array: true,
@@ -34,12 +42,18 @@ export function evalCommand(ctx: CliContext): CommandModule<GlobalArgs, EvalArgs
             "also write every example's prediction to this JSONL file (split, text, label, probabilities, logits, gold)",
         }) as never,
     handler: async (args) => {
-      const r = await evaluateRun({
-        runDir: args.run,
-        splits: args.split as DataSplit[],
-        predictions: args.predictions,
-        cwd: ctx.cwd,
-      });
+      if (args.adapter ? args.run !== undefined : args.preset !== undefined || args.set.length > 0)
+        throw new UsageError(
+          args.adapter
+            ? '--adapter scores an adapter on the --preset backbone and task; do not also name a run directory'
+            : 'a run is scored with its own configuration; --preset and --set go with --adapter',
+        );
+      if (!args.adapter && args.run === undefined)
+        throw new UsageError('name a run directory, or an adapter with --adapter DIR --preset P');
+      const common = { splits: args.split as DataSplit[], predictions: args.predictions, cwd: ctx.cwd };
+      const r = args.adapter
+        ? await evaluateAdapter({ adapter: args.adapter, preset: args.preset, sets: args.set, ...common })
+        : await evaluateRun({ runDir: args.run!, ...common });
       if (args.json) return printJson(ctx.io, r);
       if (r.predictions) ctx.io.out(`predictions: ${displayPath(r.predictions, ctx.cwd)}\n`);
       for (const [split, m] of Object.entries(r.metrics)) {

@@ -32,6 +32,7 @@ import {
 interface RunArgs extends GlobalArgs, ConfigArgs, JsonArgs, ReporterArgs {
   resume?: string;
   architecture?: string;
+  initAdapter?: string;
   checkpointEvery: number;
 }
 
@@ -47,6 +48,11 @@ function runBuilder<T>(y: Argv<T>, train: boolean): Argv<T & RunArgs> {
       describe:
         'JSON file with the architecture to train ({"modules": [...]}, e.g. a run\'s architecture.json)',
     });
+    b = b.option('init-adapter', {
+      type: 'string',
+      describe:
+        "a Hugging Face PEFT LoRA adapter directory made for the preset's backbone: train its modules, starting from its weights (and head)",
+    });
   }
   return b as unknown as Argv<T & RunArgs>;
 }
@@ -57,9 +63,9 @@ async function handle(ctx: CliContext, args: RunArgs, command: 'search' | 'train
   let preset: string | null = args.preset ?? null;
   let architectureOrigin: string | undefined;
   if (args.resume) {
-    if (args.preset || args.set.length || args.architecture)
+    if (args.preset || args.set.length || args.architecture || args.initAdapter)
       throw new UsageError(
-        '--resume continues a run with its own configuration; do not pass --preset, --set or --architecture',
+        '--resume continues a run with its own configuration; do not pass --preset, --set, --architecture or --init-adapter',
       );
     const dir = RunDir.open(resolve(ctx.cwd, args.resume));
     loaded = await loadResolvedConfig(dir.file('config.json'), { cwd: ctx.cwd });
@@ -67,6 +73,7 @@ async function handle(ctx: CliContext, args: RunArgs, command: 'search' | 'train
   } else {
     const sets = [...args.set];
     if (args.architecture) sets.push(`architecture=${JSON.stringify(resolve(ctx.cwd, args.architecture))}`);
+    if (args.initAdapter) sets.push(`initAdapter=${JSON.stringify(resolve(ctx.cwd, args.initAdapter))}`);
     loaded = await loadConfig({ preset: args.preset, sets, cwd: ctx.cwd });
     const written = loaded.origins.get(['architecture']);
     architectureOrigin = args.architecture

@@ -201,6 +201,12 @@ export const CONFIG_SCHEMA = {
       minLength: 1,
       description: 'inline {modules: [...]} or the path of a JSON file holding it',
     },
+    initAdapter: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'train: a Hugging Face PEFT LoRA adapter directory (relative to the preset) made for the backbone: its LoRA modules are the architecture and its weights (and head) the starting point',
+    },
     seeds: {
       type: 'array',
       minItems: 1,

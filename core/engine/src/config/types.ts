@@ -36,6 +36,11 @@ export interface RunConfig {
    * and validated while the configuration is resolved, so the resolved value is always inline.
    */
   architecture?: Architecture;
+  /**
+   * `train` from a Hugging Face PEFT LoRA adapter directory (absolute once resolved; relative to the
+   * preset in a preset): its modules are the architecture and its weights the starting point.
+   */
+  initAdapter?: string;
   /** Run seeds; each seed is one run. */
   seeds: number[];
   /** Complete recipes: the preset's fields over DEFAULT_RECIPE. */

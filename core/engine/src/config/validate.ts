@@ -143,6 +143,10 @@ export function validateConfig(
     ...(refs.strategy ? { strategy: refs.strategy } : {}),
     ...(raw.budget !== undefined ? { budget: raw.budget as RunConfig['budget'] } : {}),
     ...(architecture ? { architecture } : {}),
+    // Resolved here, like the architecture file: a run's config.json then holds the absolute path.
+    ...(typeof raw.initAdapter === 'string'
+      ? { initAdapter: resolve(baseDirOf(origins, ['initAdapter'], source.cwd), raw.initAdapter) }
+      : {}),
     ...(compare ? { compare } : {}),
     seeds: Array.isArray(raw.seeds) ? (raw.seeds as number[]) : [...CONFIG_DEFAULTS.seeds],
     recipes: { search: completeRecipe(recipes.search), retrain: completeRecipe(recipes.retrain) },

@@ -7,6 +7,9 @@
  *   attention.self.query.lora_A.weight`), with the encoder's prefix inside the task model.
  * - LoRA modules become PEFT LoRA layers: lora_A [r, in], lora_B [out, r] (peftkit stores A [in, r]
  *   and B [r, out]), with rank_pattern / alpha_pattern for the modules off the most common rank.
+ * - AdaLoRA modules become PEFT AdaLoRA layers (ADALORA): lora_A [r, in], lora_E [r, 1], lora_B
+ *   [out, r], each module's rank in rank_pattern; PEFT scales by lora_alpha / (r + 1e-5), which is
+ *   folded into lora_E with the module's own scale, so the update is exactly peftkit's.
  * - Modules that fold into a frozen tensor (LNFit, BitFit, full fine-tuning) are written as whole
  *   modules in modules_to_save, their weights merged, which PEFT restores exactly; an adapter of
  *   LNFit alone is PEFT's LN tuning (LN_TUNING, `ln_tuning_layers`).
@@ -88,8 +91,13 @@ function unsupported(run: LoadedRun, backbone: Backbone, head: TaskHead): string
       "the task head is peftkit's linear head, which no transformers model has; train with the " +
       "backbone's transformers head (backbone option head: hf, the default) to export a PEFT adapter"
     );
-  const other = [...new Set(run.architecture.modules.map((m) => m.type))].filter(
-    (t) => t !== 'lora' && !MERGED_TYPES.has(t),
+  const lowRankTypes = new Set(
+    run.architecture.modules.map((m) => m.type).filter((t) => !MERGED_TYPES.has(t)),
+  );
+  if (lowRankTypes.size > 1)
+    return `one PEFT adapter holds one method; this run has ${[...lowRankTypes].join(' and ')}`;
+  const other = [...lowRankTypes].filter(
+    (t) => t !== 'lora' && !(t === 'adalora' && run.types.get(t).lowRank),
   );
   if (other.length > 0)
     return `PEFT has no counterpart of the module type${other.length > 1 ? 's' : ''} ${other.join(', ')} here`;
@@ -97,8 +105,9 @@ function unsupported(run: LoadedRun, backbone: Backbone, head: TaskHead): string
   for (const m of run.architecture.modules)
     points.set(m.point, (points.get(m.point) ?? new Set()).add(m.type));
   for (const [point, ts] of points) {
-    if (ts.has('lora') && ts.size > 1)
-      return `${point} has LoRA together with ${[...ts].filter((t) => t !== 'lora').join(', ')}, which one PEFT adapter cannot hold`;
+    const lowRank = [...ts].find((t) => !MERGED_TYPES.has(t));
+    if (lowRank && ts.size > 1)
+      return `${point} has ${lowRank} together with ${[...ts].filter((t) => t !== lowRank).join(', ')}, which one PEFT adapter cannot hold`;
   }
   return undefined;
 }
@@ -111,11 +120,15 @@ export function writePeftAdapter(run: LoadedRun, out: string): PeftExport {
   const prefix = `base_model.model.`;
   const inModel = (point: string) => `${head.encoderModule}.${run.backbone.externalName!(point)!}`;
   const lora = run.architecture.modules.filter((m) => m.type === 'lora');
+  const adalora = run.architecture.modules.filter((m) => m.type === 'adalora');
   const mergedPoints = [
     ...new Set(run.architecture.modules.filter((m) => MERGED_TYPES.has(m.type)).map((m) => m.point)),
   ];
   const lnTuning =
-    lora.length === 0 && run.architecture.modules.every((m) => m.type === 'lnfit') && mergedPoints.length > 0;
+    lora.length === 0 &&
+    adalora.length === 0 &&
+    run.architecture.modules.every((m) => m.type === 'lnfit') &&
+    mergedPoints.length > 0;
 
   const tensors: Tensors = {};
   const headOut: Tensors = {};
@@ -158,12 +171,37 @@ export function writePeftAdapter(run: LoadedRun, out: string): PeftExport {
     };
   }
 
+  // AdaLoRA: peft computes ((x·A^T) ⊙ E)·B^T · lora_alpha / (ranknum + 1e-5), ranknum = the module's rank.
+  const adaloraRankPattern: Record<string, boolean[]> = {};
+  const initR = Math.max(0, ...adalora.map((m) => m.rank!));
+  for (const m of adalora) {
+    const id = moduleId(m.type, m.point);
+    const p = run.backbone.info.points.find((x) => x.name === m.point)!;
+    const type = run.types.get(m.type);
+    const local: Record<string, Float32Array> = {};
+    for (const s of type.params(p, m.rank, m.options ?? {})) local[s.name] = run.params[`${id}/${s.name}`]!;
+    const { A, scales, B } = type.lowRank!(p, m.rank, m.options ?? {}, local);
+    const r = m.rank!;
+    const n = inModel(m.point);
+    const inF = p.inFeatures!;
+    const outF = p.outFeatures!;
+    tensors[`${prefix}${n}.lora_A`] = { dtype: 'F32', shape: [r, inF], data: transpose(A, inF, r) };
+    tensors[`${prefix}${n}.lora_E`] = {
+      dtype: 'F32',
+      shape: [r, 1],
+      data: Float32Array.from(scales, (v) => v * (r + 1e-5)),
+    };
+    tensors[`${prefix}${n}.lora_B`] = { dtype: 'F32', shape: [outF, r], data: transpose(B, r, outF) };
+    adaloraRankPattern[`${n}.lora_E`] = Array.from({ length: initR }, (_, k) => k < r);
+  }
+
   const common = {
     task_type: 'SEQ_CLS',
     base_model_name_or_path: run.backbone.externalSource,
     revision: null,
     inference_mode: true,
   };
+  const modulesToSave = [...head.externalModules, ...mergedPoints.map(inModel)];
   const config = lnTuning
     ? {
         ...common,
@@ -171,24 +209,48 @@ export function writePeftAdapter(run: LoadedRun, out: string): PeftExport {
         target_modules: mergedPoints.map(inModel),
         modules_to_save: [...head.externalModules],
       }
-    : {
-        ...common,
-        peft_type: 'LORA',
-        r: r0,
-        lora_alpha: r0,
-        lora_dropout: 0.0,
-        target_modules: lora.map((m) => inModel(m.point)),
-        rank_pattern: rankPattern,
-        alpha_pattern: alphaPattern,
-        bias: 'none',
-        fan_in_fan_out: false,
-        init_lora_weights: true,
-        modules_to_save: [...head.externalModules, ...mergedPoints.map(inModel)],
-        use_rslora: false,
-        use_dora: false,
-        layers_to_transform: null,
-        layers_pattern: null,
-      };
+    : adalora.length > 0
+      ? {
+          ...common,
+          peft_type: 'ADALORA',
+          init_r: initR,
+          target_r: Math.min(...adalora.map((m) => m.rank!)),
+          r: initR,
+          lora_alpha: 1,
+          lora_dropout: 0.0,
+          target_modules: adalora.map((m) => inModel(m.point)),
+          rank_pattern: adaloraRankPattern,
+          // The schedule fields only matter for training in peft; total_step must be set.
+          total_step: 1000,
+          tinit: 0,
+          tfinal: 0,
+          deltaT: 1,
+          beta1: 0.85,
+          beta2: 0.85,
+          orth_reg_weight: 0.5,
+          bias: 'none',
+          fan_in_fan_out: false,
+          init_lora_weights: true,
+          modules_to_save: modulesToSave,
+        }
+      : {
+          ...common,
+          peft_type: 'LORA',
+          r: r0,
+          lora_alpha: r0,
+          lora_dropout: 0.0,
+          target_modules: lora.map((m) => inModel(m.point)),
+          rank_pattern: rankPattern,
+          alpha_pattern: alphaPattern,
+          bias: 'none',
+          fan_in_fan_out: false,
+          init_lora_weights: true,
+          modules_to_save: modulesToSave,
+          use_rslora: false,
+          use_dora: false,
+          layers_to_transform: null,
+          layers_pattern: null,
+        };
   mkdirSync(out, { recursive: true });
   const files = [join(out, 'adapter_config.json'), join(out, 'adapter_model.safetensors')];
   writeFileSync(files[0]!, `${JSON.stringify(config, null, 2)}\n`);

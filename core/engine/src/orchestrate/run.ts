@@ -47,6 +47,7 @@ import { TensorboardLog } from '../tensorboard/run-log.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { engineVersion } from '../util/paths.js';
 import { type ArchitectureSpec, expandArchitecture } from './architecture.js';
+import { importPeftAdapter } from './peft-import.js';
 
 export interface RunOptions {
   command: 'search' | 'train';
@@ -286,6 +287,10 @@ async function runIn(
   const c = await createComponents(opts);
   const log = opts.log;
   try {
+    const imported =
+      opts.command === 'train' && config.initAdapter
+        ? importPeftAdapter(config.initAdapter, c.backbone, c.task.info, c.types)
+        : undefined;
     // Tokenising the task can fail on the configuration (a maxLength too short for pairs).
     const wb = new Workbench({
       backbone: c.backbone,
@@ -295,23 +300,32 @@ async function runIn(
       seed,
       log,
       passMemory: passMemoryOf(config),
+      ...(imported ? { init: imported.params } : {}),
     });
     const budget = config.budget ? resolveBudget(config.budget, c.backbone.info.params) : null;
     let strategy: SearchStrategy;
     let space: SpaceDefinition = { name: 'none', candidates: [] };
     if (opts.command === 'train') {
-      if (!config.architecture)
+      if (config.architecture && config.initAdapter)
         throw new ConfigError(
-          '`train` needs an architecture (in the preset, or --architecture FILE)',
+          'an adapter to start from (initAdapter) brings its own architecture; drop architecture',
+          undefined,
+          'initAdapter',
+        );
+      if (!config.architecture && !config.initAdapter)
+        throw new ConfigError(
+          '`train` needs an architecture (in the preset, --architecture FILE or --init-adapter DIR)',
           undefined,
           'architecture',
         );
-      const arch = expandArchitecture(
-        config.architecture as ArchitectureSpec,
-        c.backbone.info,
-        c.types,
-        opts.architectureOrigin ?? (resuming ? dir.file('config.json') : undefined),
-      );
+      const arch = config.initAdapter
+        ? imported!.architecture
+        : expandArchitecture(
+            config.architecture as ArchitectureSpec,
+            c.backbone.info,
+            c.types,
+            opts.architectureOrigin ?? (resuming ? dir.file('config.json') : undefined),
+          );
       // `train` trains what it is given; a preset budget only earns a warning (and result.json keeps it).
       const overBudget =
         budget && wb.toolkit.countArchitecture(arch) > budget.params
@@ -319,6 +333,12 @@ async function runIn(
           : undefined;
       strategy = new FixedArchitecture(arch, overBudget);
     } else {
+      if (config.initAdapter)
+        throw new ConfigError(
+          'initAdapter is for `train` (a search chooses its own modules)',
+          undefined,
+          'initAdapter',
+        );
       if (!budget)
         throw new ConfigError(
           'a search needs a budget: set budget.params or budget.ratio',
