@@ -17,10 +17,15 @@ import { type EncoderOptions, HEADS, type HeadChoice, HfEncoder, POOLINGS, type 
 import { headPooling } from './head.js';
 import { HfTokenizer, parseHfTokenizer, typeIdModeOf } from './tokenizer.js';
 import { loadWeights } from './weights.js';
+import { resolveHubModel } from './hub.js';
 
 export interface HfBackboneOptions {
-  /** Checkpoint directory (relative paths are resolved against `baseDir`). */
-  path: string;
+  /** Checkpoint directory (relative paths are resolved against `baseDir`); or `model`. */
+  path?: string;
+  /** A hub id (`org/name`) resolved from the Hugging Face cache (hub.ts); or `path`. */
+  model?: string;
+  /** With `model`: a branch, tag or commit hash (default main). */
+  revision?: string;
   pooling?: Pooling;
   head?: HeadChoice;
   maxLength?: number;
@@ -147,10 +152,20 @@ function resolveOptions(o: HfBackboneOptions, cfg: HfConfig, configFile: string)
 }
 
 export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEncoder> {
-  if (typeof options.path !== 'string' || options.path === '') {
-    throw new ConfigError('required: the checkpoint directory', undefined, 'path');
-  }
-  const dir = resolve(options.baseDir ?? process.cwd(), options.path);
+  if ((options.path === undefined) === (options.model === undefined))
+    throw new ConfigError(
+      'expected exactly one of path (a checkpoint directory) and model (a hub id in the Hugging Face cache)',
+      undefined,
+      options.path === undefined ? 'path' : 'model',
+    );
+  if (options.revision !== undefined && options.model === undefined)
+    throw new ConfigError('revision goes with model (a hub id)', undefined, 'revision');
+  if (options.path !== undefined && (typeof options.path !== 'string' || options.path === ''))
+    throw new ConfigError('expected the checkpoint directory', undefined, 'path');
+  const dir =
+    options.model !== undefined
+      ? resolveHubModel(options.model, options.revision)
+      : resolve(options.baseDir ?? process.cwd(), options.path!);
   if (!(await exists(dir)))
     throw new ConfigError(`checkpoint directory not found: ${dir}`, undefined, 'path');
 
@@ -214,5 +229,7 @@ export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEnco
     const how = dtype === 'F64' ? 'rounded' : 'exactly, every half value is a float32 value';
     notes.push(`${count} ${dtype} tensors were converted to float32 (${how}), the dtype the graphs use`);
   }
-  return new HfEncoder(cfg, loaded.byPoint, tokenizer, encoderOptions, notes.join('; '), loaded.head, dir);
+  // transformers loads a hub id from the same cache, so exports name the model by it.
+  const source = options.model ?? dir;
+  return new HfEncoder(cfg, loaded.byPoint, tokenizer, encoderOptions, notes.join('; '), loaded.head, source);
 }

@@ -6,14 +6,28 @@ import type { HeadChoice, Pooling } from './encoder.js';
 export const HF_OPTIONS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['path'],
+  oneOf: [{ required: ['path'] }, { required: ['model'] }],
   properties: {
     path: {
       type: 'string',
       minLength: 1,
       description:
         'Checkpoint directory as transformers save_pretrained writes it: config.json, model.safetensors ' +
-        '(or sharded model.safetensors.index.json) and tokenizer.json. Relative to the preset directory.',
+        '(or sharded model.safetensors.index.json) and tokenizer.json. Relative to the preset directory. ' +
+        'Exactly one of path and model.',
+    },
+    model: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'A hub id (org/name) resolved from the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ' +
+        '~/.cache/huggingface/hub: refs/ and snapshots/). peftkit does not download: fetch it first with ' +
+        "huggingface-cli or transformers' from_pretrained.",
+    },
+    revision: {
+      type: 'string',
+      minLength: 1,
+      description: 'With model: the branch, tag or commit hash in the cache (default main).',
     },
     head: {
       enum: ['hf', 'linear'],
@@ -59,7 +73,9 @@ export default new ContainerModule(({ bind }) => {
     optionsSchema: HF_OPTIONS_SCHEMA,
     async create(options, ctx) {
       const backbone = await loadHfBackbone({
-        path: options.path as string,
+        path: options.path as string | undefined,
+        model: options.model as string | undefined,
+        revision: options.revision as string | undefined,
         pooling: options.pooling as Pooling | undefined,
         head: options.head as HeadChoice | undefined,
         maxLength: options.maxLength as number | undefined,

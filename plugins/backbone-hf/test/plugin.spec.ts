@@ -42,20 +42,22 @@ describe('hf backbone: plugin', function () {
     expect(pkg.peftkit.module).to.equal('./dist/src/plugin.js');
   });
 
-  it('has an options schema with a description for every option, path required, no extras', () => {
+  it('has an options schema with a description for every option, path or model required, no extras', () => {
     const schema = contributions()[0]!.optionsSchema as {
-      required: string[];
+      oneOf: { required: string[] }[];
       additionalProperties: boolean;
       properties: Record<string, { description?: string }>;
     };
-    expect(schema.required).to.deep.equal(['path']);
+    expect(schema.oneOf).to.deep.equal([{ required: ['path'] }, { required: ['model'] }]);
     expect(schema.additionalProperties).to.equal(false);
     expect(Object.keys(schema.properties).sort()).to.deep.equal([
       'dropout',
       'head',
       'maxLength',
+      'model',
       'path',
       'pooling',
+      'revision',
     ]);
     for (const [k, p] of Object.entries(schema.properties)) {
       expect(p.description, k).to.be.a('string');

@@ -101,6 +101,10 @@ function unsupported(run: LoadedRun, backbone: Backbone, head: TaskHead): string
   );
   if (other.length > 0)
     return `PEFT has no counterpart of the module type${other.length > 1 ? 's' : ''} ${other.join(', ')} here`;
+  if (run.architecture.modules.length === 0)
+    return 'the run trained the head only: a PEFT adapter needs at least one module';
+  if (lowRankTypes.size === 0 && !run.architecture.modules.every((m) => m.type === 'lnfit'))
+    return 'PEFT has no method for BitFit or full fine-tuning alone (beside LoRA they go in modules_to_save)';
   const points = new Map<string, Set<string>>();
   for (const m of run.architecture.modules)
     points.set(m.point, (points.get(m.point) ?? new Set()).add(m.type));
