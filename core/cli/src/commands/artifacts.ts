@@ -23,7 +23,9 @@ export function evalCommand(ctx: CliContext): CommandModule<GlobalArgs, EvalArgs
           choices: ['train', 'validation', 'test'],
           default: ['validation', 'test'],
           describe: 'splits to score',
-        }) as never,
+        })
+        .example('$0 eval runs/quickstart-1', 'validation and test metrics of a finished run')
+        .example('$0 eval runs/quickstart-1 --split test --json', 'the test split only, as JSON') as never,
     handler: async (args) => {
       const r = await evaluateRun({ runDir: args.run, splits: args.split as DataSplit[], cwd: ctx.cwd });
       if (args.json) return printJson(ctx.io, r);
@@ -57,7 +59,15 @@ export function exportCommand(ctx: CliContext): CommandModule<GlobalArgs, Export
           default: 'peftkit' as const,
           describe: 'what to write',
         })
-        .option('out', { type: 'string', describe: 'output directory (default: <run>/export)' }) as never,
+        .option('out', { type: 'string', describe: 'output directory (default: <run>/export)' })
+        .example(
+          '$0 export runs/quickstart-1',
+          'manifest + safetensors (and a PEFT adapter for LoRA-only results)',
+        )
+        .example(
+          '$0 export runs/quickstart-1 --format onnx --out model/',
+          'a standalone ONNX inference model',
+        ) as never,
     handler: async (args) => {
       const r = await exportRun({ runDir: args.run, format: args.format, out: args.out, cwd: ctx.cwd });
       if (args.json) return printJson(ctx.io, r);
