@@ -38,13 +38,22 @@ export function pluginCommand(ctx: CliContext): CommandModule<GlobalArgs, Global
             'directory of @peftkit tarballs made by npm run pack: depend on them instead of registry versions',
         })
         .example('$0 plugin new grad-rms --kind importance-estimator', 'an importance estimator for BIPEFT')
-        .example('$0 plugin new my-space --kind search-space --dir plugins/my-space', 'in a directory of your choice')
+        .example(
+          '$0 plugin new my-space --kind search-space --dir plugins/my-space',
+          'in a directory of your choice',
+        )
         .example(
           '$0 plugin new my-task --kind task --from ../peftkit/packs',
           'depending on tarballs from npm run pack (no registry needed for peftkit)',
         ) as never,
     handler: (args) => {
-      const r = scaffoldPlugin({ name: args.name, kind: args.kind, dir: args.dir, from: args.from, cwd: ctx.cwd });
+      const r = scaffoldPlugin({
+        name: args.name,
+        kind: args.kind,
+        dir: args.dir,
+        from: args.from,
+        cwd: ctx.cwd,
+      });
       if (args.json) return printJson(ctx.io, r);
       const where = displayPath(r.dir, ctx.cwd);
       const command = kindTemplate(args.kind as ExtensionKind).command;

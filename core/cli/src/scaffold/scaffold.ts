@@ -28,6 +28,8 @@ export interface KindTemplate {
   summary: string;
   /** The command the presets are run with. */
   command: 'search' | 'train';
+  /** Further arguments of `npm run smoke` (with placeholders; the reporter kind's `--reporter NAME`). */
+  smokeArgs?: string;
   /** Further @peftkit packages the example's tests need (besides @peftkit/testing). */
   devDependencies: string[];
   /** Further @peftkit packages the example itself imports (besides @peftkit/api). */
@@ -108,6 +110,13 @@ function packedTarballs(dir: string): Map<string, string> {
   return out;
 }
 
+/** The command `npm run smoke` runs in a generated package (the smoke preset, in seconds). */
+export function smokeCommand(name: string, kind: ExtensionKind): string {
+  const t = kindTemplate(kind);
+  const extra = t.smokeArgs ? ` ${fill(t.smokeArgs, { __NAME__: name })}` : '';
+  return `peftkit ${t.command} --preset ./presets/${name}-smoke.yaml${extra}`;
+}
+
 /** package.json of the generated plugin. */
 export function packageJson(name: string, kind: ExtensionKind, from?: string): Record<string, unknown> {
   const t = kindTemplate(kind);
@@ -116,7 +125,8 @@ export function packageJson(name: string, kind: ExtensionKind, from?: string): R
   const spec = (pkg: string): string => {
     if (!tarballs) return version;
     const file = tarballs.get(pkg);
-    if (!file) throw new ConfigError(`no tarball of ${pkg} in ${from} (made by npm run pack?)`, undefined, '--from');
+    if (!file)
+      throw new ConfigError(`no tarball of ${pkg} in ${from} (made by npm run pack?)`, undefined, '--from');
     return `file:${file}`;
   };
   const deps = ['@peftkit/api', ...(t.dependencies ?? [])];
@@ -128,14 +138,17 @@ export function packageJson(name: string, kind: ExtensionKind, from?: string): R
     type: 'module',
     main: './dist/src/index.js',
     types: './dist/src/index.d.ts',
-    exports: { '.': { types: './dist/src/index.d.ts', default: './dist/src/index.js' }, './package.json': './package.json' },
+    exports: {
+      '.': { types: './dist/src/index.d.ts', default: './dist/src/index.js' },
+      './package.json': './package.json',
+    },
     files: ['dist/src', 'presets'],
     keywords: ['peftkit-plugin'],
     peftkit: { apiVersion: `^${version}`, module: './dist/src/plugin.js', contributes: { [kind]: [name] } },
     scripts: {
       build: 'tsc -b',
       test: 'mocha',
-      smoke: `peftkit ${t.command} --preset ./presets/${name}-smoke.yaml`,
+      smoke: smokeCommand(name, kind),
     },
     dependencies: Object.fromEntries(deps.map((d) => [d, spec(d)])),
     devDependencies: Object.fromEntries([
@@ -157,7 +170,11 @@ export function scaffoldPlugin(opts: ScaffoldOptions): ScaffoldResult {
     );
   }
   if (!(EXTENSION_KINDS as readonly string[]).includes(opts.kind)) {
-    throw new ConfigError(`unknown extension kind "${opts.kind}"; kinds: ${EXTENSION_KINDS.join(', ')}`, undefined, '--kind');
+    throw new ConfigError(
+      `unknown extension kind "${opts.kind}"; kinds: ${EXTENSION_KINDS.join(', ')}`,
+      undefined,
+      '--kind',
+    );
   }
   const kind = opts.kind as ExtensionKind;
   const dir = resolve(opts.cwd, opts.dir ?? `peftkit-plugin-${opts.name}`);
@@ -174,6 +191,7 @@ export function scaffoldPlugin(opts: ScaffoldOptions): ScaffoldResult {
     files.push(path);
   };
   write('package.json', `${JSON.stringify(packageJson(opts.name, kind, from), null, 2)}\n`);
-  for (const [path, template] of templateFiles(kind)) write(fill(path, values), fill(readFileSync(template, 'utf8'), values));
+  for (const [path, template] of templateFiles(kind))
+    write(fill(path, values), fill(readFileSync(template, 'utf8'), values));
   return { dir, packageName: values.__PACKAGE__!, files };
 }

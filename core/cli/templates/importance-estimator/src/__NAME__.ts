@@ -40,7 +40,11 @@ export class __CLASS__ implements ImportanceEstimator {
   constructor(options: __CLASS__Options = {}) {
     this.beta = options.beta ?? 0.85;
     if (typeof this.beta !== 'number' || !(this.beta >= 0 && this.beta < 1))
-      throw new ConfigError(`got ${JSON.stringify(this.beta)}, expected a number in [0, 1)`, undefined, 'beta');
+      throw new ConfigError(
+        `got ${JSON.stringify(this.beta)}, expected a number in [0, 1)`,
+        undefined,
+        'beta',
+      );
   }
 
   /** The unsmoothed score of one sample (0 without weight gradients). */
@@ -52,7 +56,8 @@ export class __CLASS__ implements ImportanceEstimator {
     const raw = new Map<string, number>();
     for (const s of samples) raw.set(s.id, this.raw(s)); // computed now: the arrays are reused
     for (const id of this.smoothed.keys()) if (!raw.has(id)) raw.set(id, 0); // pruned: decays
-    for (const [id, g] of raw) this.smoothed.set(id, this.beta * (this.smoothed.get(id) ?? 0) + (1 - this.beta) * g);
+    for (const [id, g] of raw)
+      this.smoothed.set(id, this.beta * (this.smoothed.get(id) ?? 0) + (1 - this.beta) * g);
   }
 
   scores(): ReadonlyMap<string, number> {
@@ -66,7 +71,9 @@ export class __CLASS__ implements ImportanceEstimator {
   restore(state: unknown): void {
     const s = state as { estimator?: unknown; scores?: unknown } | null;
     if (!s || s.estimator !== '__NAME__' || !Array.isArray(s.scores))
-      throw new Error(`__NAME__: cannot restore from ${JSON.stringify(state)?.slice(0, 80)} (not a __NAME__ state)`);
+      throw new Error(
+        `__NAME__: cannot restore from ${JSON.stringify(state)?.slice(0, 80)} (not a __NAME__ state)`,
+      );
     this.smoothed = new Map((s.scores as [string, number][]).map(([id, v]) => [String(id), Number(v)]));
   }
 }

@@ -15,7 +15,13 @@ describe('__NAME__ scores (by hand)', () => {
     const e = new __CLASS__({ beta: 0.5 });
     // a: g = (3, 4), n = 4 → ‖g‖ = 5, raw 5/2 = 2.5 → 0.5·0 + 0.5·2.5 = 1.25
     // b: g = (1, 1, 1, 1), n = 16 → raw 2/4 = 0.5 → 0.25
-    e.observe(1, [sample('a', 4, [[3], [4]]), sample('b', 16, [[1, 1], [1, 1]])]);
+    e.observe(1, [
+      sample('a', 4, [[3], [4]]),
+      sample('b', 16, [
+        [1, 1],
+        [1, 1],
+      ]),
+    ]);
     assert.ok(Math.abs(e.scores().get('a')! - 1.25) < 1e-12);
     assert.ok(Math.abs(e.scores().get('b')! - 0.25) < 1e-12);
     // a: g = (0, 8) → raw 4 → 0.5·1.25 + 0.5·4 = 2.625;  b absent → 0.5·0.25 = 0.125
