@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXTENSION_KINDS } from '@peftkit/api';
-import { kindDoc } from '../../core/cli/dist/src/scaffold/scaffold.js';
+import { kindDoc } from '../../core/cli/dist/src/scaffold/docs.js';
 
 const dir = fileURLToPath(new URL('../../docs/plugins/', import.meta.url));
 mkdirSync(dir, { recursive: true });

@@ -120,7 +120,7 @@ describe('peftkit CLI', function () {
   });
 
   it('rejects unknown commands and options (strict parsing)', () => {
-    const cmd = peftkit(['plugin', 'list']);
+    const cmd = peftkit(['plugins2', 'list']);
     expect(cmd.code).to.equal(1);
     expect(cmd.stderr).to.match(/^error: .*plugins/);
     expect(cmd.stderr).to.match(/run peftkit --help for usage/);

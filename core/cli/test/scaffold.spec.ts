@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.js';
-import { TOOL_VERSIONS, kindDoc, scaffoldPlugin } from '../src/scaffold/scaffold.js';
+import { kindDoc } from '../src/scaffold/docs.js';
+import { TOOL_VERSIONS, scaffoldPlugin } from '../src/scaffold/scaffold.js';
 import { cliVersion } from '../src/version.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
