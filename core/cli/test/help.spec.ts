@@ -4,7 +4,7 @@
  * fails here.
  */
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { main } from '../src/cli.js';
 import { docsDir } from '../src/version.js';
 
@@ -51,5 +51,16 @@ describe('peftkit --help', function () {
     for (const command of subcommands(await help([]), [])) await visit([command]);
     expect(visited).to.include.members(['search', 'train', 'presets list', 'presets show', 'plugins list']);
     expect(missing, 'commands without .example() in their builder').to.deep.equal([]);
+  });
+});
+
+describe('the peftkit package', () => {
+  it('depends on every built-in plugin, so that installing it gives them', async () => {
+    const { BUILTIN_PLUGIN_PACKAGES } = await import('@peftkit/engine');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    for (const name of BUILTIN_PLUGIN_PACKAGES)
+      expect(pkg.dependencies[name], name).to.equal(pkg.dependencies['@peftkit/engine']);
   });
 });
