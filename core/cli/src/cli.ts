@@ -9,7 +9,7 @@ import { InterruptedError, UnexpectedPluginError } from '@peftkit/engine';
 import yargs from 'yargs';
 import { COMMANDS } from './commands/index.js';
 import { processIO, type CliContext, type CliIO } from './context.js';
-import { cliVersion } from './version.js';
+import { cliVersion, docsDir } from './version.js';
 
 import { UsageError } from './errors.js';
 
@@ -33,6 +33,12 @@ export async function main(
     .demandCommand(1, 'choose a command (peftkit --help lists them)')
     .version(cliVersion())
     .help()
+    .example('$0 search --preset quickstart', "the README's quickstart")
+    .example('$0 plugin new my-estimator --kind importance-estimator', 'start a plugin package of your own')
+    .epilog(
+      `Documentation: ${docsDir()} (presets.md: presets and their fields; plugin-authoring.md and plugins/: ` +
+        'writing plugins). Every command has --help with examples.',
+    )
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       // Usage problems arrive as a message; errors thrown by command handlers as `err`.

@@ -127,7 +127,7 @@ describe('peftkit CLI', function () {
   });
 
   it('rejects unknown commands and options (strict parsing) as usage errors, exit 2', () => {
-    const cmd = peftkit(['plugin', 'list']);
+    const cmd = peftkit(['plugins2', 'list']);
     expect(cmd.code).to.equal(2);
     expect(cmd.stderr).to.match(/^error: .*plugins/);
     expect(cmd.stderr).to.match(/run peftkit --help for usage/);

@@ -202,7 +202,7 @@ describe('presets: errors name the file, the path, the value and the expectation
 
   it('reports plugin packages and directories that cannot be found', async () => {
     const errors = await problems('missing-plugin');
-    expect(errors).to.have.length(2);
+    expect(errors).to.have.length(3);
     const pkg = find(errors, 'plugins[1]');
     expect(pkg.message).to.match(
       /missing-plugin\.yaml:4: plugins\[1\]: plugin package "fixture-godo" is not installed \(expected an npm package/,
@@ -211,6 +211,9 @@ describe('presets: errors name the file, the path, the value and the expectation
     expect(dir.message).to.match(
       /missing-plugin\.yaml:5: plugins\[2\]: plugin directory "\.\/no-such-dir" not found \(expected a directory with a package\.json/,
     );
+    const typo = find(errors, 'plugins[3]');
+    expect(typo.message).to.match(/plugin directory "\.\.\/plugins\/godo" not found/);
+    expect(typo.hint).to.equal('similar installed plugins: "../plugins/good"');
   });
 
   it('reports unknown presets in extends with a suggestion, and extends cycles', async () => {

@@ -104,6 +104,21 @@ describe('plugins: loading and registration', () => {
     expect(nested.message).to.match(/did you mean "toy-importance"/);
   });
 
+  it('loads a plugin built against its own copies of inversify and @peftkit/api', async () => {
+    const { registry, failures } = await failuresOf('foreign-inversify');
+    expect(failures).to.deep.equal([]);
+    expect(registry.get('reporter', 'foreign').plugin.name).to.equal('fixture-foreign-inversify');
+    expect(registry.get('backbone', 'toy').plugin.name).to.equal('fixture-good'); // no id clash
+    // Its ConfigError (another copy of the class) is still recognised: placed under the options.
+    const e = (await caught(() =>
+      registry.create('reporter', { name: 'foreign', options: { level: -1 } }, ctxOf(registry), {
+        path: ['reporters', 0],
+      }),
+    )) as ConfigError;
+    expect(e).to.be.instanceOf(ConfigError);
+    expect(e.message).to.match(/reporters\[0\]\.options\.level: got -1, expected >= 0/);
+  });
+
   it('wraps a plain Error thrown by create as an unexpected error naming plugin and hook', async () => {
     const { registry } = await loadPlugins({ builtins: [plugin('good')] });
     const e = (await caught(() =>
@@ -154,6 +169,12 @@ describe('plugins: loading and registration', () => {
     [
       'no-default',
       [/^plugin fixture-no-default \(import\): \.\/plugin\.js must default-export a ContainerModule/],
+    ],
+    [
+      'old-inversify',
+      [
+        /^plugin fixture-old-inversify \(import\): \.\/plugin\.js default-exports a ContainerModule of an incompatible inversify \(6 or older.*ContainerModule that @peftkit\/api exports/,
+      ],
     ],
     [
       'not-built',

@@ -557,11 +557,12 @@ export class BipeftStrategy implements SearchStrategy {
         });
         st.rounds++;
         const after = this.scheduler.expectedParams(this.net.statuses(scores));
+        // The scheduler's event fields first: on a key clash the strategy's own fields win.
         this.ctx.emit({
+          ...(d.event ?? {}),
           type: 'round',
           step: st.step,
           epoch: st.epoch,
-          ...(d.event ?? {}),
           pruned: d.prune,
           frozen,
           expectedBefore: d.expectedParams,

@@ -40,7 +40,14 @@ export function evalCommand(ctx: CliContext): CommandModule<GlobalArgs, EvalArgs
           type: 'string',
           describe:
             "also write every example's prediction to this JSONL file (split, text, label, probabilities, logits, gold)",
-        }) as never,
+        })
+        .example('$0 eval runs/quickstart-1', 'validation and test metrics of a finished run')
+        .example('$0 eval runs/quickstart-1 --split test --json', 'the test split only, as JSON')
+        .example('$0 eval runs/quickstart-1 --predictions preds.jsonl', "also every example's prediction")
+        .example(
+          '$0 eval --adapter my-lora --preset my-hf-preset',
+          'score a PEFT LoRA adapter made elsewhere',
+        ) as never,
     handler: async (args) => {
       if (args.adapter ? args.run !== undefined : args.preset !== undefined || args.set.length > 0)
         throw new UsageError(
@@ -89,7 +96,15 @@ export function predictCommand(ctx: CliContext): CommandModule<GlobalArgs, Predi
         .option('output', {
           type: 'string',
           describe: 'JSONL file to write (default: standard output)',
-        }) as never,
+        })
+        .example(
+          '$0 predict runs/quickstart-1 --input texts.tsv',
+          'one JSON line per text on standard output',
+        )
+        .example(
+          '$0 predict runs/quickstart-1 --input texts.jsonl --output predictions.jsonl',
+          'into a file',
+        ) as never,
     handler: async (args) => {
       const r = await predictRun({ runDir: args.run, input: args.input, output: args.output, cwd: ctx.cwd });
       if (r.output) ctx.io.out(`${r.count} predictions: ${displayPath(r.output, ctx.cwd)}\n`);
@@ -117,7 +132,15 @@ export function exportCommand(ctx: CliContext): CommandModule<GlobalArgs, Export
           default: 'peftkit' as const,
           describe: 'what to write',
         })
-        .option('out', { type: 'string', describe: 'output directory (default: <run>/export)' }) as never,
+        .option('out', { type: 'string', describe: 'output directory (default: <run>/export)' })
+        .example(
+          '$0 export runs/quickstart-1',
+          'manifest + safetensors (and a PEFT adapter for LoRA-only results)',
+        )
+        .example(
+          '$0 export runs/quickstart-1 --format onnx --out model/',
+          'a standalone ONNX inference model',
+        ) as never,
     handler: async (args) => {
       const r = await exportRun({ runDir: args.run, format: args.format, out: args.out, cwd: ctx.cwd });
       if (args.json) return printJson(ctx.io, r);

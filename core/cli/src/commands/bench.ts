@@ -79,7 +79,12 @@ export function benchCommand(ctx: CliContext): CommandModule<GlobalArgs, GlobalA
           choices: ['post', 'pre'] as const,
           default: 'post' as const,
           describe: 'LayerNorm placement',
-        }) as never,
+        })
+        .example('$0 bench train-step --quick', 'a small model, for a smoke run')
+        .example(
+          '$0 bench train-step --batch 16 --seq 64 --json',
+          'the BERT-base shape at another batch size',
+        ) as never,
     handler: async (args) => {
       const options: TrainStepBenchOptions = {
         quick: args.quick,
@@ -114,7 +119,12 @@ export function benchCommand(ctx: CliContext): CommandModule<GlobalArgs, GlobalA
           choices: ['search', 'train-step'] as const,
           default: 'search' as const,
           describe: 'train-step: only the train steps (the peak-RSS child process)',
-        }) as never,
+        })
+        .example('$0 bench search --size quick', 'a small model, for a smoke run')
+        .example(
+          '$0 bench search --json',
+          'BERT-base shape: search steps against the LoRA train step',
+        ) as never,
     handler: async (args) => {
       const cfg = args.size === 'large' ? BERT_LARGE : args.size === 'quick' ? QUICK : BERT_BASE;
       const say = (m: string) => ctx.io.err(`[bench] ${m}\n`);
@@ -158,7 +168,9 @@ export function benchCommand(ctx: CliContext): CommandModule<GlobalArgs, GlobalA
       y
         .command(trainStep as never)
         .command(search as never)
-        .demandCommand(1, 'choose a benchmark: train-step, search'),
+        .demandCommand(1, 'choose a benchmark: train-step, search')
+        .example('$0 bench train-step --quick', 'time train steps of a small model')
+        .example('$0 bench search --size quick', 'time a BIPEFT supernet search on a small model'),
     handler: () => {},
   };
 }

@@ -47,7 +47,13 @@ export function compareCommand(ctx: CliContext): CommandModule<GlobalArgs, Compa
           type: 'boolean',
           default: false,
           describe: 'with --resume: run the cells that failed again',
-        }) as never,
+        })
+        .example('$0 compare --preset compare-sentiment', 'every strategy on sentiment at two budgets')
+        .example('$0 compare -p compare-sentiment --set seeds=[1]', 'one seed only')
+        .example(
+          '$0 compare --resume runs/compare-sentiment --retry-failed',
+          'continue, running failed cells again',
+        ) as never,
     handler: async (args) => {
       if (args.resume && (args.preset !== undefined || args.set.length > 0)) {
         throw new UsageError(

@@ -54,7 +54,10 @@ export function doctorCommand(
     command: 'doctor',
     describe:
       'check the environment: versions, hardware, plugins, training backend and its execution providers',
-    builder: (y) => withConfigOptions(withJsonOption(y)),
+    builder: (y) =>
+      withConfigOptions(withJsonOption(y))
+        .example('$0 doctor', 'versions, hardware, plugins and the training backend')
+        .example('$0 doctor --preset ./my-preset.yaml', "also load and check a preset's plugins"),
     handler: async (args) => {
       let source =
         args.preset !== undefined ? loadPreset(args.preset, { cwd: ctx.cwd }) : emptySource(ctx.cwd);

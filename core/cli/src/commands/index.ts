@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs';
 import type { CliContext, GlobalArgs } from '../context.js';
 import { doctorCommand } from './doctor.js';
+import { pluginCommand } from './plugin.js';
 import { pluginsCommand } from './plugins.js';
 import { presetsCommand } from './presets.js';
 import { searchCommand, trainCommand } from './run.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandFactory[] = [
   benchCommand as CommandFactory,
   serveCommand as CommandFactory,
   pluginsCommand as CommandFactory,
+  pluginCommand as CommandFactory,
   presetsCommand as CommandFactory,
   doctorCommand as CommandFactory,
 ];

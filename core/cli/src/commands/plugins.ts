@@ -19,7 +19,11 @@ export function pluginsCommand(ctx: CliContext): CommandModule<GlobalArgs, Globa
   const list: CommandModule<GlobalArgs, ListArgs> = {
     command: 'list',
     describe: 'list loaded plugins and what each contributes',
-    builder: (y) => withConfigOptions(withJsonOption(y)),
+    builder: (y) =>
+      withConfigOptions(withJsonOption(y))
+        .example('$0 plugins list', 'the built-in plugins and what each contributes')
+        .example('$0 plugins list --preset ./my-preset.yaml', "with the preset's plugins: too")
+        .example('$0 plugins list --json', 'with every option schema, as JSON'),
     handler: async (args) => {
       let extra: Parameters<typeof loadPlugins>[0] = {};
       if (args.preset !== undefined || args.set.length > 0) {
@@ -40,7 +44,11 @@ export function pluginsCommand(ctx: CliContext): CommandModule<GlobalArgs, Globa
   return {
     command: 'plugins',
     describe: 'inspect plugins',
-    builder: (y) => y.command(list).demandCommand(1, 'choose a subcommand: list'),
+    builder: (y) =>
+      y
+        .command(list)
+        .demandCommand(1, 'choose a subcommand: list')
+        .example('$0 plugins list', 'loaded plugins and their contributions'),
     handler: () => {},
   };
 }

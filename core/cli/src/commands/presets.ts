@@ -21,13 +21,16 @@ export function presetsCommand(ctx: CliContext): CommandModule<GlobalArgs, Globa
   const list: CommandModule<GlobalArgs, GlobalArgs & JsonArgs> = {
     command: 'list',
     describe: 'list the presets in presets/ (by file stem)',
-    builder: (y) => withJsonOption(y),
+    builder: (y) =>
+      withJsonOption(y)
+        .example('$0 presets list', 'name, description and parent of every preset')
+        .example('$0 presets list --json', 'the same as JSON'),
     handler: (args) => {
       const presets = listPresets({ cwd: ctx.cwd });
       if (presets.some((p) => p.error)) ctx.exitCode = 1;
       if (args.json) return printJson(ctx.io, presets);
       if (presets.length === 0)
-        return ctx.io.out('no presets found (looked in ./presets and the repository presets/)\n');
+        return ctx.io.out('no presets found (looked in ./presets and the presets that come with peftkit)\n');
       ctx.io.out(
         formatTable(
           presets.map((p) => [
@@ -56,7 +59,10 @@ export function presetsCommand(ctx: CliContext): CommandModule<GlobalArgs, Globa
           type: 'boolean',
           default: false,
           describe: 'show the merged preset without loading plugins, validating or filling defaults',
-        }) as never,
+        })
+        .example('$0 presets show quickstart', 'the quickstart preset with every default filled in')
+        .example('$0 presets show quickstart --set budget.ratio=0.01', 'with an override applied')
+        .example('$0 presets show ./my-preset.yaml --raw', 'only merged, without loading plugins') as never,
     handler: async (args) => {
       let value: RunConfig | Record<string, unknown>;
       if (args.raw) {
@@ -71,7 +77,13 @@ export function presetsCommand(ctx: CliContext): CommandModule<GlobalArgs, Globa
   return {
     command: 'presets',
     describe: 'list and show presets',
-    builder: (y) => y.command(list).command(show).demandCommand(1, 'choose a subcommand: list or show'),
+    builder: (y) =>
+      y
+        .command(list)
+        .command(show)
+        .demandCommand(1, 'choose a subcommand: list or show')
+        .example('$0 presets list', 'the presets found')
+        .example('$0 presets show quickstart', 'one preset fully resolved'),
     handler: () => {},
   };
 }

@@ -139,7 +139,21 @@ export function searchCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArg
   return {
     command: 'search',
     describe: 'search a PEFT configuration under a budget and re-train it (one run per seed)',
-    builder: (y) => runBuilder(y, false),
+    builder: (y) =>
+      runBuilder(y, false)
+        .example('$0 search --preset quickstart', "the README's quickstart: BIPEFT on USE-lite + sentiment")
+        .example(
+          '$0 search -p quickstart --set budget.ratio=0.005 --set seeds=[1,2]',
+          'change fields of a preset',
+        )
+        .example(
+          '$0 search -p ./my-preset.yaml --reporter jsonl',
+          'a preset file; events as JSON lines on stdout',
+        )
+        .example(
+          '$0 search --resume runs/quickstart-1',
+          'continue an interrupted run from its last checkpoint',
+        ),
     handler: (args) => handle(ctx, args, 'search'),
   };
 }
@@ -148,7 +162,17 @@ export function trainCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs
   return {
     command: 'train',
     describe: 'train a fixed PEFT configuration (preset architecture or --architecture FILE)',
-    builder: (y) => runBuilder(y, true),
+    builder: (y) =>
+      runBuilder(y, true)
+        .example('$0 train --preset train-lora-sentiment', 'train a manual LoRA configuration')
+        .example(
+          '$0 train -p train-lora-sentiment --architecture runs/quickstart-1/architecture.json',
+          'train the architecture another run found (transfer)',
+        )
+        .example(
+          '$0 train -p train-lora-sentiment --set recipes.retrain.epochs=1 --json',
+          'one epoch, result as JSON',
+        ),
     handler: (args) => handle(ctx, args, 'train'),
   };
 }

@@ -31,7 +31,13 @@ export function serveCommand(ctx: CliContext): CommandModule<GlobalArgs, ServeAr
         .option('token', {
           type: 'string',
           describe: 'the token the page must present (default: generated when --host is not loopback)',
-        }) as never,
+        })
+        .example('$0 serve', 'the runs under ./runs at http://127.0.0.1:6007')
+        .example('$0 serve runs/ compare-runs/ --port 0', 'several directories, on any free port')
+        .example(
+          '$0 serve --host 0.0.0.0 --token s3cret',
+          'reachable from other machines, with a token',
+        ) as never,
     handler: async (args) => {
       const { resolve } = await import('node:path');
       const dirs = args.dirs.map((d) => resolve(ctx.cwd, d));

@@ -21,11 +21,17 @@ export function statusCommand(ctx: CliContext): CommandModule<GlobalArgs, Status
     command: 'status <dir>',
     describe: "a comparison's cells: queued, running (on which worker), done, failed",
     builder: (y) =>
-      withJsonOption(y).positional('dir', {
-        type: 'string',
-        demandOption: true,
-        describe: 'comparison directory',
-      }) as never,
+      withJsonOption(y)
+        .positional('dir', {
+          type: 'string',
+          demandOption: true,
+          describe: 'comparison directory',
+        })
+        .example(
+          '$0 status runs/compare-sentiment',
+          'cells queued, running (and on which worker), done, failed',
+        )
+        .example('$0 status runs/compare-sentiment --json', 'the same as JSON') as never,
     handler: (args) => {
       const dir = resolve(ctx.cwd, args.dir);
       const file = join(dir, 'cells.json');

@@ -92,7 +92,15 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalArgs, Worker
           type: 'number',
           default: 30,
           describe: 'seconds between checkpoints of each run',
-        }) as never,
+        })
+        .example(
+          '$0 worker --redis redis://:PASSWORD@10.0.0.5:6379',
+          'take cells from the default queue until stopped',
+        )
+        .example(
+          '$0 worker --redis redis://:PASSWORD@host:6379 --concurrency 2 --plugins ./my-plugin',
+          "two cells at a time, with a plugin the comparison's presets load",
+        ) as never,
     handler: async (args) => {
       const log = stderrLogger(ctx.io, args.debug);
       const refs: PluginRef[] = args.plugins

@@ -11,14 +11,8 @@ import { dirname, resolve } from 'node:path';
 import type { Problem } from '../schema/problems.js';
 import { displayPath } from '../util/paths.js';
 import { loadPlugins, throwPluginFailures } from '../plugins/loader.js';
-import {
-  installedPluginNames,
-  resolvePluginRef,
-  BUILTIN_PLUGIN_PACKAGES,
-  type PluginRef,
-} from '../plugins/discovery.js';
+import { resolvePluginRef, similarPlugins, type PluginRef } from '../plugins/discovery.js';
 import type { Registry } from '../plugins/registry.js';
-import { closestMatches } from '../util/suggest.js';
 import { isPlainObject, type Origins } from './origins.js';
 import {
   applyOverrides,
@@ -110,13 +104,16 @@ export function resolveConfigPlugins(source: PresetSource): { refs: PluginRef[];
       refs.push({ ref, dir, origin: 'config' });
       return;
     }
+    const close = similarPlugins(ref, baseDir, 2);
     if (isPathRef(ref)) {
       problems.push({
         path: ['plugins', i],
         message: `plugin directory ${JSON.stringify(ref)} not found (expected a directory with a package.json, relative to ${baseDir})`,
+        ...(close.length > 0
+          ? { hint: `similar installed plugins: ${close.map((c) => JSON.stringify(c)).join(', ')}` }
+          : {}),
       });
     } else {
-      const close = closestMatches(ref, [...installedPluginNames(baseDir), ...BUILTIN_PLUGIN_PACKAGES], 2);
       problems.push({
         path: ['plugins', i],
         message: `plugin package ${JSON.stringify(ref)} is not installed (expected an npm package visible from ${baseDir}, or a path starting with ./)`,

@@ -6,7 +6,7 @@
 import { ConfigError } from '@peftkit/api';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { displayPath, workspaceRoot } from '../util/paths.js';
+import { displayPath, ENGINE_DIR, workspaceRoot } from '../util/paths.js';
 import { closestMatches, showValue } from '../util/suggest.js';
 import {
   COMMAND_LINE,
@@ -35,14 +35,18 @@ export interface PresetSource {
 
 export interface PresetLookup {
   cwd?: string;
-  /** Directories searched for presets by name; default: ./presets, then the repository's presets/. */
+  /**
+   * Directories searched for presets by name; default: ./presets, then the repository's presets/
+   * (an installed engine: the copy packed into it).
+   */
   presetDirs?: readonly string[];
 }
 
 export function defaultPresetDirs(cwd = process.cwd()): string[] {
   const dirs = [resolve(cwd, 'presets')];
   const root = workspaceRoot();
-  if (root) dirs.push(join(root, 'presets'));
+  // `npm run pack` copies the repository's presets/ into the engine package.
+  dirs.push(root ? join(root, 'presets') : join(ENGINE_DIR, 'presets'));
   return [...new Set(dirs)];
 }
 

@@ -7,9 +7,10 @@
  */
 import { PluginError } from '@peftkit/api';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isPathRef } from '../config/preset.js';
 import { ENGINE_DIR, nodeModulesDirs, workspaceRoot } from '../util/paths.js';
+import { closestMatches } from '../util/suggest.js';
 
 /** The repository's plugin packages (kept equal to the workspace scan by a test). */
 export const BUILTIN_PLUGIN_PACKAGES: readonly string[] = [
@@ -101,6 +102,32 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Plugins similar to a reference that resolves to nothing, best first: installed plugin packages
+ * (and the built-ins) whose name is close to the reference's last segment, and for a path also
+ * plugin directories next to where it points (written as the path should have been).
+ */
+export function similarPlugins(ref: string, baseDir: string, max = 3): string[] {
+  const last = (name: string) =>
+    name
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? name;
+  const byLast = new Map<string, string>();
+  for (const name of [...installedPluginNames(baseDir), ...BUILTIN_PLUGIN_PACKAGES])
+    if (!byLast.has(last(name))) byLast.set(last(name), name);
+  if (isPathRef(ref)) {
+    const trimmed = ref.replace(/[\\/]+$/, '');
+    const parent = dirname(resolve(baseDir, trimmed));
+    for (const entry of safeReaddir(parent)) {
+      if (!existsSync(join(parent, entry, 'package.json'))) continue;
+      const written = join(dirname(trimmed), entry);
+      byLast.set(entry, isPathRef(written) ? written : `./${written}`);
+    }
+  }
+  return closestMatches(last(ref), byLast.keys(), max).map((k) => byLast.get(k)!);
 }
 
 /**

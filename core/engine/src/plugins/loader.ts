@@ -4,7 +4,7 @@
  * CONTRIBUTION. The engine's own contributions (reporters) go through the same path first.
  */
 import { CONTRIBUTION, PluginError, type Contribution } from '@peftkit/api';
-import { Container, type ContainerModule } from 'inversify';
+import { Container, ContainerModule, type ContainerModuleLoadOptions } from 'inversify';
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -97,14 +97,7 @@ async function loadPluginDir(registry: Registry, ref: PluginRef): Promise<Plugin
   } finally {
     clearTimeout(timer);
   }
-  const cm = mod.default as ContainerModule | undefined;
-  if (!cm || typeof cm !== 'object' || typeof (cm as { load?: unknown }).load !== 'function') {
-    throw new PluginError(
-      `${pkg.manifest.module} must default-export a ContainerModule (export default new ContainerModule(({ bind }) => ...))`,
-      pkg.name,
-      'import',
-    );
-  }
+  const cm = ownContainerModule(mod.default, pkg.name, pkg.manifest.module);
   const info: PluginInfo = {
     name: pkg.name,
     version: pkg.version,
@@ -114,6 +107,34 @@ async function loadPluginDir(registry: Registry, ref: PluginRef): Promise<Plugin
     manifest: pkg.manifest,
   };
   return loadModule(registry, info, cm);
+}
+
+/**
+ * The plugin's default export as a ContainerModule of the engine's own inversify. A plugin may
+ * resolve its own copy of @peftkit/api and inversify (installed in its own node_modules), so its
+ * module is recognised by shape, not by class: any object with inversify 7/8's `load(options)`
+ * is wrapped, and its `load` receives this container's `bind`, which `contribute` uses. A module of
+ * inversify 6 or older (`registry` instead of `load`) is an incompatible copy: a clear error.
+ */
+function ownContainerModule(value: unknown, plugin: string, file: string): ContainerModule {
+  const m = value as { load?: unknown; registry?: unknown } | null | undefined;
+  if (m && typeof m === 'object' && typeof m.load === 'function') {
+    const load = m.load.bind(m) as (options: ContainerModuleLoadOptions) => void | Promise<void>;
+    return new ContainerModule((options) => load(options));
+  }
+  if (m && typeof m === 'object' && typeof m.registry === 'function') {
+    throw new PluginError(
+      `${file} default-exports a ContainerModule of an incompatible inversify (6 or older: it has registry() instead of load()); ` +
+        "build it with the ContainerModule that @peftkit/api exports (import { ContainerModule, contribute } from '@peftkit/api')",
+      plugin,
+      'import',
+    );
+  }
+  throw new PluginError(
+    `${file} must default-export a ContainerModule (export default new ContainerModule(({ bind }) => ...), with ContainerModule from @peftkit/api)`,
+    plugin,
+    'import',
+  );
 }
 
 /** Load one ContainerModule into its own child container and register its contributions. */

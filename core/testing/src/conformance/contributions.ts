@@ -21,13 +21,14 @@ import {
   type ExtensionKind,
   type ExtensionTypes,
 } from '@peftkit/api';
-import { Container } from 'inversify';
+import { Container, ContainerModule as InversifyModule } from 'inversify';
 import { quietLogger } from './common.js';
 
 /** The contributions a plugin's ContainerModule binds, in binding order. */
 export async function loadContributions(module: ContainerModule): Promise<Contribution[]> {
   const container = new Container();
-  await container.loadAsync(module);
+  // Wrapped, as the engine does: the module may come from another copy of inversify.
+  await container.loadAsync(new InversifyModule((options) => module.load(options)));
   return container.isBound(CONTRIBUTION) ? container.getAll<Contribution>(CONTRIBUTION) : [];
 }
 
