@@ -14,7 +14,6 @@
  * Written as an ask/tell state machine: every `tell` leaves a complete, checkpointable state.
  */
 import type {
-  Architecture,
   BudgetScheduler,
   Candidate,
   GradientJob,
@@ -24,7 +23,6 @@ import type {
   Job,
   JobResult,
   JsonSchema,
-  ModuleChoice,
   ParamSet,
   SearchContext,
   SearchOutcome,
@@ -33,9 +31,11 @@ import type {
   Metrics,
   RngState,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed, moduleId } from '@peftkit/api';
+import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
 import { type Optimizer, type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
+import { deriveArchitecture } from './derivation.js';
 import { softmaxDistanceRegularizer } from './relax.js';
+import { applyDecision } from './rounds.js';
 import { type ArchSample, Supernet, type SupernetState } from './supernet.js';
 
 export type SearchMode = 'iterative' | 'entangled' | 'binary-then-dimension' | 'dimension-then-binary';
@@ -169,10 +169,8 @@ interface State {
   curve: { step: number; expected: number }[];
   rounds: number;
   folds: number;
-  repaired: string[];
   /** Smoothed importance of each pruned module at the round that pruned it (its EMA decays after). */
   prunedImportance: Record<string, number>;
-  filled: string[];
   budgetWarning: string | null;
 }
 
@@ -237,9 +235,8 @@ export class BipeftStrategy implements SearchStrategy {
     });
     if (resumed) {
       this.st = resumed as State;
-      // Checkpoints written before budget filling existed lack these.
+      // Checkpoints written before budget filling existed lack it.
       this.st.prunedImportance ??= {};
-      this.st.filled ??= [];
       this.rng = Rng.fromState(this.st.rng);
       this.net = new Supernet(ctx.space.candidates, ctx.modules, entanglement, this.st.net);
       this.weightOpt.restore(this.st.weightOpt);
@@ -273,9 +270,7 @@ export class BipeftStrategy implements SearchStrategy {
       curve: [],
       rounds: 0,
       folds: 0,
-      repaired: [],
       prunedImportance: {},
-      filled: [],
       budgetWarning: this.st?.budgetWarning ?? null,
     };
     this.st.budgetWarning = this.warning;
@@ -545,16 +540,8 @@ export class BipeftStrategy implements SearchStrategy {
         modules: statuses,
       });
       if (d.prune.length > 0 || d.freeze.length > 0 || d.event?.round !== undefined) {
-        for (const id of d.prune) {
-          this.net.s.kept[id] = false;
-          st.prunedImportance[id] = scores.get(id) ?? 0;
-        }
-        const frozen = d.freeze.map((id) => {
-          const c = this.net.byId.get(id)!;
-          const idx = this.net.rankIndex(c);
-          this.net.s.frozen[id] = idx;
-          return { id, rank: c.ranks![idx]! };
-        });
+        for (const id of d.prune) st.prunedImportance[id] = scores.get(id) ?? 0;
+        const { frozen } = applyDecision(this.net, d);
         st.rounds++;
         const after = this.scheduler.expectedParams(this.net.statuses(scores));
         this.ctx.emit({
@@ -697,10 +684,29 @@ export class BipeftStrategy implements SearchStrategy {
   }
 
   outcome(): SearchOutcome {
-    let arch: Architecture = this.net.derive(this.opts.earlySelection);
-    arch = this.repair(arch);
-    if (this.opts.fillBudget) arch = this.fill(arch);
+    const scores = this.importance.scores();
+    const d = deriveArchitecture(this.net, {
+      budget: this.ctx.budget.params,
+      useKeepMask: this.opts.earlySelection,
+      scores,
+      fillImportance: this.opts.fillBudget
+        ? (c) => this.st.prunedImportance[c.id] ?? scores.get(c.id) ?? 0
+        : undefined,
+    });
+    const arch = d.architecture;
     const count = this.ctx.modules.countArchitecture(arch);
+    const budget = this.ctx.budget.params;
+    if (d.repair.length) {
+      this.ctx.emit({
+        type: 'budget-repair',
+        removed: d.repair.map((r) => r.module),
+        derivedParams: d.derivedParams,
+        trainableParams: d.derivedParams - d.repair.reduce((a, r) => a + r.params, 0),
+        budget,
+      });
+    }
+    if (d.filled.length)
+      this.ctx.emit({ type: 'budget-fill', added: d.filled, trainableParams: count, budget });
     return {
       architecture: arch,
       summary: {
@@ -712,8 +718,9 @@ export class BipeftStrategy implements SearchStrategy {
         folds: this.st.folds,
         searchValidation: this.st.validation,
         expectedCurve: this.st.curve,
-        budgetRepair: this.st.repaired,
-        budgetFill: this.st.filled,
+        derivedParams: d.derivedParams,
+        repair: d.repair,
+        budgetFill: d.filled,
         warning: this.st.budgetWarning,
         trainableParams: count,
         mode: this.opts.mode,
@@ -721,80 +728,5 @@ export class BipeftStrategy implements SearchStrategy {
         earlySelection: this.opts.earlySelection,
       },
     };
-  }
-
-  /**
-   * Guarantee the budget: the derived architecture's exact parameter count must not exceed it. With
-   * early selection it normally fits already (expected sizes are not exact counts, and without early
-   * selection the argmax ignores the budget); otherwise the least important modules are dropped, and
-   * then any dropped module that fits again is put back, most important first (the last removal
-   * can free far more than the excess).
-   */
-  private repair(arch: Architecture): Architecture {
-    const scores = this.importance.scores();
-    const score = (m: ModuleChoice): number => scores.get(`${m.type}@${m.point}`) ?? 0;
-    const size = (m: ModuleChoice): number =>
-      this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
-    const budget = this.ctx.budget.params;
-    const kept = new Set(arch.modules);
-    let total = this.ctx.modules.countArchitecture(arch);
-    const removed: ModuleChoice[] = [];
-    for (const m of [...arch.modules].sort((a, b) => score(a) - score(b))) {
-      if (total <= budget) break;
-      kept.delete(m);
-      total -= size(m);
-      removed.push(m);
-    }
-    for (const m of [...removed].reverse()) {
-      if (total + size(m) > budget) continue;
-      kept.add(m);
-      total += size(m);
-    }
-    const modules = arch.modules.filter((m) => kept.has(m));
-    this.st.repaired = arch.modules.filter((m) => !kept.has(m)).map((m) => `${m.type}@${m.point}`);
-    if (this.st.repaired.length) {
-      this.ctx.emit({
-        type: 'budget-repair',
-        removed: this.st.repaired,
-        trainableParams: total,
-        budget,
-      });
-    }
-    return { modules };
-  }
-
-  /**
-   * Spend the budget the derivation left unused: the trigger's greedy knapsack (§2.7) run over the
-   * slack. Modules outside the derived architecture are put back, most important first (a pruned
-   * module by the importance it had when pruned, since its score decays afterwards), each at the
-   * rank it had, whenever the exact count still fits. Deterministic: ties keep candidate order.
-   */
-  private fill(arch: Architecture): Architecture {
-    const budget = this.ctx.budget.params;
-    const inArch = new Set(arch.modules.map((m) => moduleId(m.type, m.point)));
-    const scores = this.importance.scores();
-    const score = (c: Candidate) => this.st.prunedImportance[c.id] ?? scores.get(c.id) ?? 0;
-    const outside = this.net.candidates
-      .map((c, i) => ({ c, i }))
-      .filter(({ c }) => !inArch.has(c.id))
-      .sort((a, b) => score(b.c) - score(a.c) || a.i - b.i);
-    let total = this.ctx.modules.countArchitecture(arch);
-    const added = new Set<string>();
-    for (const { c } of outside) {
-      const m = this.net.choiceOf(c);
-      const size = this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
-      if (total + size > budget) continue;
-      total += size;
-      added.add(c.id);
-    }
-    this.st.filled = [...added];
-    if (added.size === 0) return arch;
-    this.ctx.emit({ type: 'budget-fill', added: this.st.filled, trainableParams: total, budget });
-    // Candidate order, as derive() gives it.
-    const byId = new Map(arch.modules.map((m) => [moduleId(m.type, m.point), m]));
-    const modules = this.net.candidates
-      .filter((c) => byId.has(c.id) || added.has(c.id))
-      .map((c) => byId.get(c.id) ?? this.net.choiceOf(c));
-    return { modules };
   }
 }
