@@ -19,7 +19,6 @@ import type {
   GradientJob,
   GradientResult,
   ImportanceEstimator,
-  ImportanceSample,
   Job,
   JobResult,
   JsonSchema,
@@ -34,6 +33,7 @@ import type {
 import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
 import { type Optimizer, type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
 import { deriveArchitecture } from './derivation.js';
+import { importanceSamples } from './importance-samples.js';
 import { softmaxDistanceRegularizer } from './relax.js';
 import { applyDecision } from './rounds.js';
 import { type ArchSample, Supernet, type SupernetState } from './supernet.js';
@@ -513,17 +513,7 @@ export class BipeftStrategy implements SearchStrategy {
     this.weightOpt.step(this.net.s.params, grads, lr);
     st.step++;
     // Sensitivity from this iteration's weight and architecture gradients.
-    const samples: ImportanceSample[] = [];
-    for (const c of this.net.alive()) {
-      const names = Object.keys(this.net.s.params).filter((n) => n.startsWith(`${c.id}/`));
-      samples.push({
-        id: c.id,
-        size: this.netFullSize(c.id),
-        params: names.map((n) => this.net.s.params[n]!),
-        weightGrads: names.map((n) => r.grads[n]!),
-        archGrads: st.archGrads ? names.map((n) => st.archGrads![n]!) : undefined,
-      });
-    }
+    const samples = importanceSamples(this.net, r.grads, st.archGrads);
     this.importance.observe(st.step, samples);
     st.archGrads = null;
 
