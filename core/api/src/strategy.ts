@@ -112,6 +112,17 @@ export interface TrainResult {
   /** Mean training loss per epoch. */
   curve: number[];
   params?: ParamSet;
+  /**
+   * Per-example predictions of the selected model on each scored split, in the split's order (class
+   * indices; regression: values), with the labels: what example-level statistics (bootstrap
+   * intervals, paired tests) of a comparison are computed from.
+   */
+  predictions?: Partial<Record<DataSplit, SplitPredictions>>;
+}
+
+export interface SplitPredictions {
+  predictions: number[];
+  labels: number[];
 }
 
 /** One forward/backward pass of a program on one batch, at given parameters and gates. */
