@@ -346,7 +346,7 @@ describe('compare reports with failed cells', () => {
     const md = compareMarkdown(cells, rows, 'p');
     expect(md).to.contain('2 runs, 3 failed');
     expect(md).to.contain('0.6000 ± 0.1414 (1 of 3 failed: out of memory \\| at step 3)');
-    expect(md).to.contain('| 100 params (100) | b | failed: budget too small | — | — | — | — | — |');
+    expect(md).to.contain('| 100 params (100) | b | failed: budget too small | — | — | — | — | — | — | — |');
     const html = renderCompareReport(cells, rows, 'p');
     expect(html).to.contain('failed: budget too small');
     expect(html).to.contain('<strong>3 failed</strong>');
@@ -358,5 +358,57 @@ describe('compare reports with failed cells', () => {
     expect(rows).to.deep.equal([]);
     expect(compareMarkdown(cells, rows, null)).to.contain('| 100 params | b | failed: no data |');
     expect(renderCompareReport(cells, rows, null)).to.contain('No run of this task finished.');
+  });
+});
+
+describe('compare reports with example-level statistics', () => {
+  /** A cell whose run got the first `correct` of 200 test examples right. */
+  const cell = (label: string, strategy: string, seed: number, validation: number, correct: number) => ({
+    entry: {
+      status: 'done' as const,
+      label,
+      strategy,
+      task: 't',
+      budget: '100 params',
+      budgetParams: 100,
+      seed,
+      dir: `/runs/${label}-${seed}`,
+      metrics: { validation: { accuracy: validation }, test: { accuracy: correct / 200 } },
+      primaryMetric: 'accuracy',
+      trainableParams: 90,
+      searchSeconds: 1,
+      retrainSeconds: 1,
+      totalSeconds: 2,
+      searchCompute: { gradientJobs: 0, trainSteps: 0, evaluateJobs: 0, trainJobs: 0 },
+    },
+    predictions: {
+      labels: new Array<number>(200).fill(1),
+      predictions: Array.from({ length: 200 }, (_, i) => (i < correct ? 1 : 0)),
+    },
+  });
+
+  it('a 95 % interval per cell, the paired comparison with the manual type chosen by validation, and the by-test maximum', () => {
+    const all = [1, 2, 3].flatMap((s) => [
+      // lora wins on validation, adapter on test: the reference is lora (a user's choice).
+      cell('lora', 'manual', s, 0.9, 150),
+      cell('adapter', 'manual', s, 0.8, 160),
+      cell('bipeft', 'bipeft', s, 0.85, 150 + 2 * s),
+    ]);
+    const byDir = new Map(all.map((c) => [c.entry.dir, c.predictions]));
+    const cells = all.map((c) => c.entry);
+    const rows = summariseCells(cells, (c) => byDir.get(c.dir) ?? null);
+    const bipeft = rows.find((r) => r.label === 'bipeft')!;
+    expect(bipeft.vsReference!.reference).to.equal('lora');
+    expect(bipeft.vsReference!.differences.map((d) => Math.round(d * 200))).to.deep.equal([2, 4, 6]);
+    expect(bipeft.vsReference!.signP).to.equal(0.25);
+    expect(bipeft.testInterval!.low).to.be.lessThan(bipeft.test.mean);
+    expect(bipeft.testInterval!.high).to.be.greaterThan(bipeft.test.mean);
+    expect(rows.find((r) => r.label === 'lora')!.vsReference).to.equal(undefined);
+    const md = compareMarkdown(cells, rows, null);
+    expect(md).to.contain('vs lora; sign p 0.250, perm p 0.250; per seed +0.0100, +0.0200, +0.0300');
+    expect(md).to.contain(
+      "best manual type by validation: lora (test 0.7500 ± 0.0000); by test (not a user's choice): adapter (test 0.8000 ± 0.0000)",
+    );
+    expect(renderCompareReport(cells, rows, null)).to.contain('best manual type by validation: lora');
   });
 });
