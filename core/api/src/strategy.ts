@@ -246,7 +246,22 @@ export interface SearchOutcome {
   budgetIgnored?: string;
 }
 
+/** What a strategy can check before anything runs (a comparison calls it before its first cell). */
+export interface StrategyCheckContext {
+  readonly backbone: BackboneInfo;
+  readonly task: TaskInfo;
+  readonly space: SpaceDefinition;
+  readonly budget: Budget;
+  readonly modules: ModuleToolkit;
+}
+
 export interface SearchStrategy {
+  /**
+   * Optional: throw a ConfigError when this strategy cannot run on this space, task and budget
+   * (a budget below the smallest module), without running anything. `compare` calls it for every
+   * cell of its grid before the first cell runs, so such a cell fails in seconds, not hours in.
+   */
+  check?(ctx: StrategyCheckContext): void;
   start(ctx: SearchContext, resumed?: unknown): void;
   ask(): readonly Job[] | null;
   tell(results: readonly JobResult[]): void;

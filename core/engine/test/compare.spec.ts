@@ -52,6 +52,10 @@ class HeadOnly {
     if (this.o.failBelow !== undefined && ctx.budget.params < this.o.failBelow && (!this.o.while || existsSync(this.o.while)))
       throw new ConfigError('the budget of ' + ctx.budget.params + ' is below ' + this.o.failBelow, undefined, 'budget');
   }
+  check(ctx) {
+    if (this.o.checkBelow !== undefined && ctx.budget.params < this.o.checkBelow)
+      throw new ConfigError('the budget of ' + ctx.budget.params + ' is below ' + this.o.checkBelow, undefined, 'budget');
+  }
   ask() { return null; }
   tell() {}
   state() { return null; }
@@ -72,7 +76,7 @@ export default new ContainerModule(({ bind }) => {
     optionsSchema: closed({}), create: () => new InProcessBackend(1) });
   contribute(bind, { kind: 'search-strategy', name: 'head-only', description: 'head only',
     optionsSchema: closed({ tag: { type: 'string' }, log: { type: 'string' }, failBelow: { type: 'integer' },
-      while: { type: 'string' }, computeSteps: { type: 'integer' } }),
+      while: { type: 'string' }, computeSteps: { type: 'integer' }, checkBelow: { type: 'integer' } }),
     create: (o) => new HeadOnly(o) });
 });
 `;
@@ -195,6 +199,19 @@ describe('compare: failing cells', function () {
     expect(e.message).not.to.contain('compare.tasks[0]');
     expect(Date.now() - t0).to.be.below(20_000);
     // Nothing ran and no comparison directory was made.
+    expect(startsLogged()).to.deep.equal([]);
+    expect(existsSync(join(tmp, 'out'))).to.equal(false);
+  });
+
+  it('runs SearchStrategy.check for every task and budget before the first cell: a budget the strategy refuses fails at once', async () => {
+    const file = preset('  tasks: [{ name: tiny-file, options: { path: data/ok.txt } }]');
+    const text = readFileSync(file, 'utf8').replace('failBelow: 500,', 'checkBelow: 500, failBelow: 500,');
+    writeFileSync(join(tmp, 'presets', 'checked.yaml'), text);
+    const e = await caught(() => compare(join(tmp, 'presets', 'checked.yaml')));
+    expect(e.message).to.contain(
+      'compare.budgets[0]: strategy "picky": task "tiny-file": budget: the budget of 100 is below 500',
+    );
+    expect(e.message).not.to.contain('compare.budgets[1]');
     expect(startsLogged()).to.deep.equal([]);
     expect(existsSync(join(tmp, 'out'))).to.equal(false);
   });

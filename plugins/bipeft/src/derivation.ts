@@ -5,7 +5,7 @@
  * that result.json can say whether the search itself met the budget (`derivedParams`, `repair`).
  */
 import type { Architecture, Candidate, ModuleChoice, ModuleToolkit } from '@peftkit/api';
-import { moduleId } from '@peftkit/api';
+import { greedyUnderBudget, moduleId } from '@peftkit/api';
 import type { Supernet } from './supernet.js';
 
 /** One module the repair took out of the derived architecture. */
@@ -82,14 +82,9 @@ export function fillBudget(
     .map((c, i) => ({ c, i }))
     .filter(({ c }) => !inArch.has(c.id))
     .sort((a, b) => importance(b.c) - importance(a.c) || a.i - b.i);
-  let total = toolkit.countArchitecture(arch);
-  const added = new Set<string>();
-  for (const { c } of outside) {
-    const size = sizeOf(toolkit, net.choiceOf(c));
-    if (total + size > budget) continue;
-    total += size;
-    added.add(c.id);
-  }
+  const slack = budget - toolkit.countArchitecture(arch);
+  const { chosen } = greedyUnderBudget(outside, ({ c }) => sizeOf(toolkit, net.choiceOf(c)), slack);
+  const added = new Set(chosen.map(({ c }) => c.id));
   if (added.size === 0) return { architecture: arch, added: [] };
   // Candidate order, as derive() gives it.
   const byId = new Map(arch.modules.map((m) => [moduleId(m.type, m.point), m]));

@@ -1,6 +1,7 @@
 /** @peftkit/plugin-bipeft: BIPEFT's search spaces, sensitivity, budget scheduler and strategy. */
 export * from './derivation.js';
 export * from './importance-samples.js';
+export * from './options.js';
 export * from './relax.js';
 export * from './rounds.js';
 export * from './scheduler.js';

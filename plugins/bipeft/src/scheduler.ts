@@ -35,6 +35,7 @@
  * Expected size (§2.6): E[P] = Σ keep_j ρ_j · rankedSize_j with ρ_j the on-probability while more
  * than `lastRounds` rounds remain; in the last ones Σ keep_j · derivedSize_j (see above).
  */
+import { greedyUnderBudget } from '@peftkit/api';
 import type {
   BudgetScheduler,
   JsonSchema,
@@ -188,18 +189,10 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
     if (this.s.remaining <= 0) return { prune: [], freeze: [], finished: true, expectedParams: expected };
 
     // Trigger: greedy top-importance selection under the budget.
-    const byImportance = [...alive].sort((a, b) => b.importance - a.importance || (a.id < b.id ? -1 : 1));
-    const chosen = new Set<string>();
-    let used = 0;
-    for (const m of byImportance) {
-      const size = this.knapsackSize(m);
-      if (used + size <= input.budget) {
-        chosen.add(m.id);
-        used += size;
-      }
-      if (used >= input.budget) break;
-    }
-    const z = input.modules.map((m) => (chosen.has(m.id) ? 1 : 0));
+    const byImportance = [...alive].sort(descendingImportance);
+    const { chosen } = greedyUnderBudget(byImportance, (m) => this.knapsackSize(m), input.budget);
+    const picked = new Set(chosen.map((m) => m.id));
+    const z = input.modules.map((m) => (picked.has(m.id) ? 1 : 0));
     const hist = this.s.selections;
     let similarity: number | null = null;
     let fire = false;
@@ -282,6 +275,9 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
 const derivedSize = (m: ModuleStatus): number => m.derivedSize ?? m.rankedSize;
 const ascendingImportance = (a: ModuleStatus, b: ModuleStatus): number =>
   a.importance - b.importance || (a.id < b.id ? -1 : 1);
+/** Most important first; ties by id, as in the ascending order. */
+const descendingImportance = (a: ModuleStatus, b: ModuleStatus): number =>
+  b.importance - a.importance || (a.id < b.id ? -1 : 1);
 
 /**
  * A non-final round (§2.8): the least important modules, strictly in order, while their cumulative
@@ -315,17 +311,9 @@ function round(
  * a module that does not fit and continuing down the ranking), prune the rest, least important first.
  */
 function finalRound(alive: readonly ModuleStatus[], budget: number): string[] {
-  const kept = new Set<string>();
-  let used = 0;
-  for (const m of [...alive].sort(ascendingImportance).reverse()) {
-    if (used + derivedSize(m) > budget) continue;
-    kept.add(m.id);
-    used += derivedSize(m);
-  }
-  return [...alive]
-    .sort(ascendingImportance)
-    .filter((m) => !kept.has(m.id))
-    .map((m) => m.id);
+  const ascending = [...alive].sort(ascendingImportance);
+  const kept = new Set(greedyUnderBudget([...alive].sort(descendingImportance), derivedSize, budget).chosen);
+  return ascending.filter((m) => !kept.has(m)).map((m) => m.id);
 }
 
 /**

@@ -11,137 +11,35 @@
  * Ablations (spec §4.1): mode `entangled` (one joint space with rank 0 as a candidate),
  * `binary-then-dimension`, `dimension-then-binary`; `gumbel: false`; `earlySelection: false`.
  *
- * Written as an ask/tell state machine: every `tell` leaves a complete, checkpointable state.
+ * Written as an ask/tell state machine: every `tell` leaves a complete, checkpointable state. The
+ * steps it drives live in their own files: arch-step.ts, importance-samples.ts, rounds.ts, fold.ts,
+ * derivation.ts (options in options.ts).
  */
 import type {
   BudgetScheduler,
-  Candidate,
   GradientJob,
   GradientResult,
   ImportanceEstimator,
   Job,
   JobResult,
-  JsonSchema,
   ParamSet,
   SearchContext,
   SearchOutcome,
   SearchStrategy,
+  StrategyCheckContext,
   EvaluateResult,
   Metrics,
   RngState,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
+import { Rng, checkBudgetFloor, deriveSeed } from '@peftkit/api';
 import { type Optimizer, type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
+import { architectureStep } from './arch-step.js';
+import type { BipeftOptions } from './options.js';
 import { deriveArchitecture } from './derivation.js';
+import { foldSupernet } from './fold.js';
 import { importanceSamples } from './importance-samples.js';
-import { softmaxDistanceRegularizer } from './relax.js';
 import { applyDecision } from './rounds.js';
 import { type ArchSample, Supernet, type SupernetState } from './supernet.js';
-
-export type SearchMode = 'iterative' | 'entangled' | 'binary-then-dimension' | 'dimension-then-binary';
-
-export interface BipeftOptions {
-  mode?: SearchMode;
-  gumbel?: boolean;
-  earlySelection?: boolean;
-  pruneBeginEpoch?: number;
-  archLr?: number;
-  archBetas?: [number, number];
-  archWeightDecay?: number;
-  regularization?: number;
-  tauStart?: number;
-  tauEnd?: number;
-  /** Fold pruned/frozen modules into a smaller program once this fraction of it changed. */
-  foldFraction?: number;
-  evaluateEachEpoch?: boolean;
-  fillBudget?: boolean;
-}
-
-export const bipeftOptionsSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    mode: {
-      enum: ['iterative', 'entangled', 'binary-then-dimension', 'dimension-then-binary'],
-      default: 'iterative',
-      description:
-        'iterative: alternate binary and dimension steps (BIPEFT); the others are the ablations of spec §4.1.',
-    },
-    gumbel: {
-      type: 'boolean',
-      default: true,
-      description: 'Hard Gumbel-softmax samples (false: plain softmax weights, ablation).',
-    },
-    earlySelection: {
-      type: 'boolean',
-      default: true,
-      description:
-        'Budget-guided early selection: prune, freeze ranks and stop early (false: run all epochs, argmax architecture).',
-    },
-    pruneBeginEpoch: {
-      type: 'integer',
-      minimum: 0,
-      default: 1,
-      description: 'Epoch from which the trigger may fire (E0).',
-    },
-    archLr: {
-      type: 'number',
-      exclusiveMinimum: 0,
-      default: 0.01,
-      description: 'Adam learning rate of the architecture logits.',
-    },
-    archBetas: {
-      type: 'array',
-      items: { type: 'number' },
-      minItems: 2,
-      maxItems: 2,
-      default: [0.5, 0.999],
-      description: 'Adam betas of the architecture optimiser.',
-    },
-    archWeightDecay: {
-      type: 'number',
-      minimum: 0,
-      default: 1e-4,
-      description: 'L2 weight decay of the architecture logits.',
-    },
-    regularization: {
-      type: 'number',
-      minimum: 0,
-      default: 0.01,
-      description: 'Weight of the mean |softmax(θ) − θ| regulariser.',
-    },
-    tauStart: {
-      type: 'number',
-      exclusiveMinimum: 0,
-      default: 5,
-      description: 'Gumbel temperature in the first epoch.',
-    },
-    tauEnd: {
-      type: 'number',
-      exclusiveMinimum: 0,
-      default: 1,
-      description: 'Temperature approached in the last epoch (τ_e = start − (start − end)·e/E).',
-    },
-    foldFraction: {
-      type: 'number',
-      minimum: 0,
-      maximum: 1,
-      default: 0.2,
-      description: 'Recompile a smaller program once this fraction of its modules was pruned or rank-frozen.',
-    },
-    evaluateEachEpoch: {
-      type: 'boolean',
-      default: true,
-      description: 'Score the derived sub-network on the validation split after every epoch.',
-    },
-    fillBudget: {
-      type: 'boolean',
-      default: false,
-      description:
-        "After derivation, put pruned modules back (at the rank they had) in order of the importance they had when pruned, while the exact count fits the budget (false: the spec's derivation, keep mask and argmax ranks, which can leave much of the budget unused).",
-    },
-  },
-};
 
 type Pending = 'arch' | 'weight' | 'eval' | 'done';
 
@@ -218,6 +116,11 @@ export class BipeftStrategy implements SearchStrategy {
   /** Weight steps of the configured search (recipe.maxSteps caps it, for smoke runs). */
   private get totalSteps(): number {
     return Math.min(this.recipe.epochs * this.batchesPerEpoch, this.recipe.maxSteps ?? Infinity);
+  }
+
+  /** A budget below the smallest module of the space is refused before anything runs. */
+  check(ctx: StrategyCheckContext): void {
+    checkBudgetFloor(ctx.budget, ctx.space.candidates, ctx.modules);
   }
 
   start(ctx: SearchContext, resumed?: unknown): void {
@@ -304,30 +207,7 @@ export class BipeftStrategy implements SearchStrategy {
   /** Budgets below the smallest module are an error; budgets above the supernet keep everything. */
   private checkBudget(): void {
     const { ctx } = this;
-    let smallest = Infinity;
-    let smallestId = '';
-    let total = 0;
-    for (const c of ctx.space.candidates) {
-      const min = ctx.modules.count(
-        c.type,
-        c.point,
-        c.ranks ? c.ranks[0]! : null,
-        c.options as Record<string, unknown>,
-      );
-      if (min < smallest) {
-        smallest = min;
-        smallestId = c.id;
-      }
-      total += this.netFullSize(c.id);
-    }
-    if (ctx.budget.params < smallest) {
-      throw new ConfigError(
-        `the budget of ${ctx.budget.params} trainable parameters is below the smallest module of the search space (${smallestId}: ${smallest} parameters)`,
-        undefined,
-        'budget',
-        `raise the budget to at least ${smallest} (ratio ${(smallest / ctx.budget.backboneParams).toExponential(3)})`,
-      );
-    }
+    const { total } = checkBudgetFloor(ctx.budget, ctx.space.candidates, ctx.modules);
     if (ctx.budget.params >= total) {
       this.warning = `the budget (${ctx.budget.params}) covers the whole supernet (${total} parameters): every module is kept`;
       ctx.log.warn(this.warning);
@@ -463,41 +343,11 @@ export class BipeftStrategy implements SearchStrategy {
       this.pendingArchCursor = null;
     }
     const sample = this.archSample!;
-    const { beta, alpha } = this.net.backward(sample, r.gateGrads, r.rankMaskGrads);
-    // Architecture gradient = task gradient of the sampled space + the regulariser on every tensor
-    // (binary logits of ranked modules, of vector modules, and rank logits), as in the released code.
-    // Each tensor's mean runs over all its modules (pruned and frozen rows included, as in the
-    // released code's fixed-size tensors); only the rows that still matter are updated.
-    const all = this.net.candidates;
-    const moving = (c: Candidate, of: 'beta' | 'alpha'): boolean =>
-      this.net.s.kept[c.id]! && (of === 'beta' || this.net.s.frozen[c.id] === undefined);
-    const groups = (
-      [
-        [all.filter((c) => c.ranks && this.opts.mode !== 'entangled'), 'beta'],
-        [all.filter((c) => !c.ranks), 'beta'],
-        [all.filter((c) => c.ranks), 'alpha'],
-      ] as const
-    ).map(([members, of]) => ({ members, of, ids: members.filter((c) => moving(c, of)).map((c) => c.id) }));
-    const params: ParamSet = {};
-    const grads: ParamSet = {};
-    for (const g of groups) {
-      if (g.ids.length === 0) continue;
-      const rows = g.ids.map((id) => this.net.s[g.of][id]!);
-      const rg = g.ids.map((id) => [
-        ...((g.of === 'beta' ? beta : alpha).get(id) ?? rows[g.ids.indexOf(id)]!.map(() => 0)),
-      ]);
-      const numel = g.members.reduce((a, c) => a + this.net.s[g.of][c.id]!.length, 0);
-      softmaxDistanceRegularizer(rows, this.opts.regularization, rg, numel);
-      g.ids.forEach((id, k) => {
-        params[`${g.of}/${id}`] = Float32Array.from(rows[k]!);
-        grads[`${g.of}/${id}`] = Float32Array.from(rg[k]!);
-      });
-    }
-    this.archOpt.step(params, grads, this.opts.archLr);
-    for (const [name, v] of Object.entries(params)) {
-      const [of, ...rest] = name.split('/');
-      this.net.s[of as 'beta' | 'alpha'][rest.join('/')] = Array.from(v);
-    }
+    architectureStep(this.net, sample, r, this.archOpt, {
+      lr: this.opts.archLr,
+      regularization: this.opts.regularization,
+      entangled: this.opts.mode === 'entangled',
+    });
     st.archGrads = r.grads;
     st.archLoss = r.loss;
     if (this.opts.mode === 'iterative') st.stage = st.stage === 'binary' ? 'dimension' : 'binary';
@@ -602,70 +452,12 @@ export class BipeftStrategy implements SearchStrategy {
     st.pending = st.stopped ? 'done' : 'arch';
   }
 
-  /**
-   * Fold pruned modules out of the program and frozen ranks into it, when enough has changed. A
-   * frozen rank is folded only where the module type says a rank mask equals the sliced module
-   * (`exactRankSlice`); a prefix keeps its full length with the frozen mask, as in the reference.
-   */
+  /** Fold pruned modules and frozen ranks into a smaller program once enough has changed. */
   private maybeFold(): void {
-    const s = this.net.s;
-    const prog = this.net.inProgram();
-    const sliceable = (c: Candidate) =>
-      this.ctx.modules.types.get(c.type).exactRankSlice?.((c.options ?? {}) as Record<string, unknown>) ??
-      true;
-    const pending = prog.filter(
-      (c) =>
-        (!s.kept[c.id] && s.folded[c.id] !== 'pruned') ||
-        (s.kept[c.id] &&
-          s.frozen[c.id] !== undefined &&
-          c.ranks &&
-          s.folded[c.id] !== 'frozen' &&
-          sliceable(c)),
-    );
-    if (pending.length === 0 || pending.length < this.opts.foldFraction * prog.length) return;
-    const drop: string[] = [];
-    const optState = this.weightOpt.state();
-    for (const c of pending) {
-      const names = Object.keys(s.params).filter((n) => n.startsWith(`${c.id}/`));
-      if (!s.kept[c.id]) {
-        for (const n of names) delete s.params[n];
-        drop.push(...names);
-        s.folded[c.id] = 'pruned';
-        continue;
-      }
-      const from = c.ranks![c.ranks!.length - 1]!;
-      const to = c.ranks![s.frozen[c.id]!]!;
-      Object.assign(
-        s.params,
-        this.ctx.modules.slice(s.params, c.type, c.point, from, to, c.options as Record<string, unknown>),
-      );
-      // Slice the optimiser's moment buffers the same way, so the leading components continue
-      // exactly as they would have without folding.
-      for (const n of names) {
-        const ps = optState.params[n];
-        if (!ps) continue;
-        for (const [b, buf] of Object.entries(ps.buffers)) {
-          ps.buffers[b] = this.ctx.modules.slice(
-            { [n]: buf },
-            c.type,
-            c.point,
-            from,
-            to,
-            c.options as Record<string, unknown>,
-          )[n]!;
-        }
-      }
-      s.folded[c.id] = 'frozen';
-    }
-    this.weightOpt.restore(optState);
-    this.weightOpt.drop(drop);
+    const folded = foldSupernet(this.net, this.ctx.modules, this.weightOpt, this.opts.foldFraction);
+    if (folded.length === 0) return;
     this.st.folds++;
-    this.ctx.emit({
-      type: 'fold',
-      step: this.st.step,
-      modules: this.net.program().modules.length,
-      folded: pending.map((c) => c.id),
-    });
+    this.ctx.emit({ type: 'fold', step: this.st.step, modules: this.net.program().modules.length, folded });
   }
 
   state(): unknown {
