@@ -33,6 +33,7 @@ import {
   type CompareOptions,
   type FailedCompareCell,
 } from '../src/index.js';
+import { addExampleStatistics } from '../src/report/compare-stats.js';
 import { caught } from './helpers.js';
 
 const PLUGIN_JS = (api: string, testing: string) => `
@@ -413,7 +414,7 @@ describe('compare reports with example-level statistics', () => {
     ]);
     const byDir = new Map(all.map((c) => [c.entry.dir, c.predictions]));
     const cells = all.map((c) => c.entry);
-    const rows = summariseCells(cells, (c) => byDir.get(c.dir) ?? null);
+    const rows = addExampleStatistics(summariseCells(cells), cells, (c) => byDir.get(c.dir) ?? null);
     const bipeft = rows.find((r) => r.label === 'bipeft')!;
     expect(bipeft.vsReference!.reference).to.equal('lora');
     expect(bipeft.vsReference!.differences.map((d) => Math.round(d * 200))).to.deep.equal([2, 4, 6]);

@@ -11,6 +11,7 @@ import {
   type CompareEntry,
   type FailedCompareCell,
 } from '../report/compare-report.js';
+import { addExampleStatistics } from '../report/compare-stats.js';
 import type { RunResult } from '../report/result.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -63,7 +64,7 @@ export function writeCompareReports(
   preset: string | null,
 ): FailedCompareCell[] {
   const failed = entries.filter((c): c is FailedCompareCell => c.status === 'failed');
-  const summary = summariseCells(entries, testPredictions);
+  const summary = addExampleStatistics(summariseCells(entries), entries, testPredictions);
   writeFileAtomic(
     join(dir, 'compare.json'),
     `${JSON.stringify({ preset, cells: entries, summary, failed }, null, 2)}\n`,

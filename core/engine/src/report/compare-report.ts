@@ -6,15 +6,9 @@
  * Failed cells are listed with their error: a group of cells whose runs all failed shows as
  * "failed: <message>" in the tables (and has no summary row); failed cells never enter means.
  */
-import type { MetricName, Metrics, SplitPredictions } from '@peftkit/api';
-import { computeMetrics } from '@peftkit/train';
-import {
-  type Interval,
-  type Metric,
-  type PairedComparison,
-  bootstrapMeanInterval,
-  pairedComparison,
-} from './stats.js';
+import type { Metrics } from '@peftkit/api';
+// Types only: this file also runs in the dashboard's browser page, so it imports nothing but svg.js.
+import type { Interval, PairedComparison } from './stats.js';
 import { PALETTE, REPORT_CSS, esc, fmt, lineChart } from './svg.js';
 
 /** What identifies a cell of a comparison: strategy label × task × budget × seed. */
@@ -107,20 +101,6 @@ function groups(cells: readonly CompareEntry[]): { done: CompareCell[]; failed: 
   return [...map.values()];
 }
 
-/** The primary metric recomputed from per-example predictions (what the bootstrap resamples). */
-function metricOf(name: string): Metric {
-  return (predictions, labels) => {
-    const integer = Array.prototype.every.call(labels, (v: number) => Number.isInteger(v));
-    const m = computeMetrics(
-      [name as MetricName],
-      predictions,
-      labels,
-      integer ? 'classification' : 'regression',
-    );
-    return (m as Record<string, number>)[name]!;
-  };
-}
-
 /**
  * The manual type a user would pick for a (task, budget): the manual-strategy label with the best
  * mean validation score (and, beside it, the one with the best mean test score, which a user
@@ -139,22 +119,17 @@ export function manualChoice(
 
 /**
  * Statistics per (task, budget, strategy) over the finished cells. A group with no finished cell
- * has no row (its failures are in the cells); a row counts the failed cells of its group. With
- * `predictions` (a cell's per-example test predictions, null when it has none), each row whose
- * cells all have them also gets a bootstrap interval of its mean test score and a paired
- * comparison against the validation-chosen manual type of its (task, budget).
+ * has no row (its failures are in the cells); a row counts the failed cells of its group. The
+ * example-level statistics (`testInterval`, `vsReference`) are added by compare-stats.ts, which
+ * needs the runs' predictions (this file also runs in the dashboard's browser page).
  */
-export function summariseCells(
-  cells: readonly CompareEntry[],
-  predictions?: (cell: CompareCell) => SplitPredictions | null,
-): SummaryRow[] {
-  const scored = new Map<string, { seed: number; predictions: number[]; labels: number[] }[]>();
-  const rows: SummaryRow[] = groups(cells)
+export function summariseCells(cells: readonly CompareEntry[]): SummaryRow[] {
+  return groups(cells)
     .filter((g) => g.done.length > 0)
     .map(({ done: g, failed }) => {
       const c0 = g[0]!;
       const metric = c0.primaryMetric;
-      const row: SummaryRow = {
+      return {
         task: c0.task,
         budget: c0.budget,
         budgetParams: c0.budgetParams,
@@ -169,24 +144,15 @@ export function summariseCells(
         searchPasses: stat(g.map((c) => c.searchCompute.gradientJobs + c.searchCompute.trainSteps)),
         failed: failed.length,
       };
-      const runs = predictions ? g.map((c) => ({ seed: c.seed, ...predictions(c) })) : [];
-      if (runs.length > 0 && runs.every((r) => r.predictions && r.labels)) {
-        const full = runs as { seed: number; predictions: number[]; labels: number[] }[];
-        scored.set(groupKey(row), full);
-        row.testInterval = bootstrapMeanInterval(full, metricOf(metric));
-      }
-      return row;
     });
-  for (const row of rows) {
-    const runs = scored.get(groupKey(row));
-    const choice = manualChoice(rows, row.task, row.budget);
-    if (!runs || !choice || choice.byValidation === row) continue;
-    const ref = scored.get(groupKey(choice.byValidation));
-    if (!ref) continue;
-    const paired = pairedComparison(runs, ref, metricOf(row.metric));
-    if (paired) row.vsReference = { reference: choice.byValidation.label, ...paired };
-  }
-  return rows;
+}
+
+/** The finished cells of each summary row's group (by task, budget and label). */
+export function cellsOfRow(cells: readonly CompareEntry[], row: SummaryRow): CompareCell[] {
+  return cells.filter(
+    (c): c is CompareCell =>
+      c.status === 'done' && c.task === row.task && c.budget === row.budget && c.label === row.label,
+  );
 }
 
 /** A table row: a group's summary (when any of its cells finished) and its failed cells. */
