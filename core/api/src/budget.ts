@@ -39,6 +39,13 @@ export interface ModuleStatus {
    * (n_j for unranked). BIPEFT's released code approximates it by n_j · Σ_k w_jk R_k / r_max.
    */
   readonly rankedSize: number;
+  /**
+   * Exact parameter count at the rank the module would be derived with now: its frozen rank, else
+   * the argmax of its rank logits (fullSize for unranked modules). Absent: rankedSize stands in.
+   * Schedulers that must land within the budget count the last rounds with it, so that the size they
+   * drive to the budget is the size of the architecture the strategy derives.
+   */
+  readonly derivedSize?: number;
   /** Probability that the module is on (softmax of its binary logits). */
   readonly onProbability: number;
   /** Current importance score (higher is more important). */

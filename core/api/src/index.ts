@@ -14,6 +14,7 @@ export * from './peft.js';
 export * from './plugin.js';
 export * from './rng.js';
 export * from './safetensors.js';
+export * from './search-kit.js';
 export * from './space.js';
 export * from './strategy.js';
 export * from './task.js';

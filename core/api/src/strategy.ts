@@ -112,6 +112,17 @@ export interface TrainResult {
   /** Mean training loss per epoch. */
   curve: number[];
   params?: ParamSet;
+  /**
+   * Per-example predictions of the selected model on each scored split, in the split's order (class
+   * indices; regression: values), with the labels: what example-level statistics (bootstrap
+   * intervals, paired tests) of a comparison are computed from.
+   */
+  predictions?: Partial<Record<DataSplit, SplitPredictions>>;
+}
+
+export interface SplitPredictions {
+  predictions: number[];
+  labels: number[];
 }
 
 /** One forward/backward pass of a program on one batch, at given parameters and gates. */
@@ -235,7 +246,22 @@ export interface SearchOutcome {
   budgetIgnored?: string;
 }
 
+/** What a strategy can check before anything runs (a comparison calls it before its first cell). */
+export interface StrategyCheckContext {
+  readonly backbone: BackboneInfo;
+  readonly task: TaskInfo;
+  readonly space: SpaceDefinition;
+  readonly budget: Budget;
+  readonly modules: ModuleToolkit;
+}
+
 export interface SearchStrategy {
+  /**
+   * Optional: throw a ConfigError when this strategy cannot run on this space, task and budget
+   * (a budget below the smallest module), without running anything. `compare` calls it for every
+   * cell of its grid before the first cell runs, so such a cell fails in seconds, not hours in.
+   */
+  check?(ctx: StrategyCheckContext): void;
   start(ctx: SearchContext, resumed?: unknown): void;
   ask(): readonly Job[] | null;
   tell(results: readonly JobResult[]): void;

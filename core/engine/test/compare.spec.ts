@@ -33,6 +33,7 @@ import {
   type CompareOptions,
   type FailedCompareCell,
 } from '../src/index.js';
+import { addExampleStatistics } from '../src/report/compare-stats.js';
 import { caught } from './helpers.js';
 
 const PLUGIN_JS = (api: string, testing: string) => `
@@ -51,6 +52,10 @@ class HeadOnly {
     if (this.o.log) appendFileSync(this.o.log, this.o.tag + ' ' + ctx.budget.params + '\\n');
     if (this.o.failBelow !== undefined && ctx.budget.params < this.o.failBelow && (!this.o.while || existsSync(this.o.while)))
       throw new ConfigError('the budget of ' + ctx.budget.params + ' is below ' + this.o.failBelow, undefined, 'budget');
+  }
+  check(ctx) {
+    if (this.o.checkBelow !== undefined && ctx.budget.params < this.o.checkBelow)
+      throw new ConfigError('the budget of ' + ctx.budget.params + ' is below ' + this.o.checkBelow, undefined, 'budget');
   }
   ask() { return null; }
   tell() {}
@@ -72,7 +77,7 @@ export default new ContainerModule(({ bind }) => {
     optionsSchema: closed({}), create: () => new InProcessBackend(1) });
   contribute(bind, { kind: 'search-strategy', name: 'head-only', description: 'head only',
     optionsSchema: closed({ tag: { type: 'string' }, log: { type: 'string' }, failBelow: { type: 'integer' },
-      while: { type: 'string' }, computeSteps: { type: 'integer' } }),
+      while: { type: 'string' }, computeSteps: { type: 'integer' }, checkBelow: { type: 'integer' } }),
     create: (o) => new HeadOnly(o) });
 });
 `;
@@ -195,6 +200,19 @@ describe('compare: failing cells', function () {
     expect(e.message).not.to.contain('compare.tasks[0]');
     expect(Date.now() - t0).to.be.below(20_000);
     // Nothing ran and no comparison directory was made.
+    expect(startsLogged()).to.deep.equal([]);
+    expect(existsSync(join(tmp, 'out'))).to.equal(false);
+  });
+
+  it('runs SearchStrategy.check for every task and budget before the first cell: a budget the strategy refuses fails at once', async () => {
+    const file = preset('  tasks: [{ name: tiny-file, options: { path: data/ok.txt } }]');
+    const text = readFileSync(file, 'utf8').replace('failBelow: 500,', 'checkBelow: 500, failBelow: 500,');
+    writeFileSync(join(tmp, 'presets', 'checked.yaml'), text);
+    const e = await caught(() => compare(join(tmp, 'presets', 'checked.yaml')));
+    expect(e.message).to.contain(
+      'compare.budgets[0]: strategy "picky": task "tiny-file": budget: the budget of 100 is below 500',
+    );
+    expect(e.message).not.to.contain('compare.budgets[1]');
     expect(startsLogged()).to.deep.equal([]);
     expect(existsSync(join(tmp, 'out'))).to.equal(false);
   });
@@ -346,7 +364,7 @@ describe('compare reports with failed cells', () => {
     const md = compareMarkdown(cells, rows, 'p');
     expect(md).to.contain('2 runs, 3 failed');
     expect(md).to.contain('0.6000 ± 0.1414 (1 of 3 failed: out of memory \\| at step 3)');
-    expect(md).to.contain('| 100 params (100) | b | failed: budget too small | — | — | — | — | — |');
+    expect(md).to.contain('| 100 params (100) | b | failed: budget too small | — | — | — | — | — | — | — |');
     const html = renderCompareReport(cells, rows, 'p');
     expect(html).to.contain('failed: budget too small');
     expect(html).to.contain('<strong>3 failed</strong>');
@@ -358,5 +376,57 @@ describe('compare reports with failed cells', () => {
     expect(rows).to.deep.equal([]);
     expect(compareMarkdown(cells, rows, null)).to.contain('| 100 params | b | failed: no data |');
     expect(renderCompareReport(cells, rows, null)).to.contain('No run of this task finished.');
+  });
+});
+
+describe('compare reports with example-level statistics', () => {
+  /** A cell whose run got the first `correct` of 200 test examples right. */
+  const cell = (label: string, strategy: string, seed: number, validation: number, correct: number) => ({
+    entry: {
+      status: 'done' as const,
+      label,
+      strategy,
+      task: 't',
+      budget: '100 params',
+      budgetParams: 100,
+      seed,
+      dir: `/runs/${label}-${seed}`,
+      metrics: { validation: { accuracy: validation }, test: { accuracy: correct / 200 } },
+      primaryMetric: 'accuracy',
+      trainableParams: 90,
+      searchSeconds: 1,
+      retrainSeconds: 1,
+      totalSeconds: 2,
+      searchCompute: { gradientJobs: 0, trainSteps: 0, evaluateJobs: 0, trainJobs: 0 },
+    },
+    predictions: {
+      labels: new Array<number>(200).fill(1),
+      predictions: Array.from({ length: 200 }, (_, i) => (i < correct ? 1 : 0)),
+    },
+  });
+
+  it('a 95 % interval per cell, the paired comparison with the manual type chosen by validation, and the by-test maximum', () => {
+    const all = [1, 2, 3].flatMap((s) => [
+      // lora wins on validation, adapter on test: the reference is lora (a user's choice).
+      cell('lora', 'manual', s, 0.9, 150),
+      cell('adapter', 'manual', s, 0.8, 160),
+      cell('bipeft', 'bipeft', s, 0.85, 150 + 2 * s),
+    ]);
+    const byDir = new Map(all.map((c) => [c.entry.dir, c.predictions]));
+    const cells = all.map((c) => c.entry);
+    const rows = addExampleStatistics(summariseCells(cells), cells, (c) => byDir.get(c.dir) ?? null);
+    const bipeft = rows.find((r) => r.label === 'bipeft')!;
+    expect(bipeft.vsReference!.reference).to.equal('lora');
+    expect(bipeft.vsReference!.differences.map((d) => Math.round(d * 200))).to.deep.equal([2, 4, 6]);
+    expect(bipeft.vsReference!.signP).to.equal(0.25);
+    expect(bipeft.testInterval!.low).to.be.lessThan(bipeft.test.mean);
+    expect(bipeft.testInterval!.high).to.be.greaterThan(bipeft.test.mean);
+    expect(rows.find((r) => r.label === 'lora')!.vsReference).to.equal(undefined);
+    const md = compareMarkdown(cells, rows, null);
+    expect(md).to.contain('vs lora; sign p 0.250, perm p 0.250; per seed +0.0100, +0.0200, +0.0300');
+    expect(md).to.contain(
+      "best manual type by validation: lora (test 0.7500 ± 0.0000); by test (not a user's choice): adapter (test 0.8000 ± 0.0000)",
+    );
+    expect(renderCompareReport(cells, rows, null)).to.contain('best manual type by validation: lora');
   });
 });

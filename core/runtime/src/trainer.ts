@@ -5,7 +5,15 @@
  * splits. State is checkpointed at epoch ends so an interrupted job resumes where it stopped and
  * finishes exactly as if it had not been interrupted.
  */
-import type { Metrics, ParamSet, RunEvent, TrainJob, TrainResult } from '@peftkit/api';
+import type {
+  DataSplit,
+  Metrics,
+  ParamSet,
+  RunEvent,
+  SplitPredictions,
+  TrainJob,
+  TrainResult,
+} from '@peftkit/api';
 import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
 import { batchesPerEpoch, epochBatches } from '@peftkit/nn';
 import { type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
@@ -153,9 +161,13 @@ export async function runTrainJob(
 
   const finalParams = job.select && state.best ? state.best : state.params;
   const metrics: Partial<Record<string, Metrics>> = {};
+  const predictions: Partial<Record<DataSplit, SplitPredictions>> = {};
   const scoreSplits = [...new Set([...(job.select ? [job.select] : []), ...job.score])];
-  for (const s of scoreSplits)
-    metrics[s] = await wb.evaluate(spec, finalParams, {}, s, Math.max(recipe.batchSize, 64));
+  for (const s of scoreSplits) {
+    const p = await wb.predict(spec, finalParams, {}, s, Math.max(recipe.batchSize, 64));
+    metrics[s] = p.metrics;
+    predictions[s] = { predictions: p.predictions, labels: p.labels };
+  }
   const trainable = wb.toolkit.countArchitecture(job.architecture);
   return {
     kind: 'train',
@@ -167,5 +179,6 @@ export async function runTrainJob(
     headParams: wb.toolkit.headParams(),
     curve: state.curve,
     params: job.keepParams ? finalParams : undefined,
+    predictions,
   };
 }

@@ -22,6 +22,7 @@ import type {
   ModuleTypes,
   ParamSet,
   ProgramSpec,
+  SplitPredictions,
   Task,
   TrainingBackend,
 } from '@peftkit/api';
@@ -359,6 +360,17 @@ export class Workbench {
     split: DataSplit,
     batchSize: number,
   ): Promise<Metrics> {
+    return (await this.predict(spec, params, arch, split, batchSize)).metrics;
+  }
+
+  /** A split's metrics with the per-example predictions and labels they were computed from. */
+  async predict(
+    spec: ProgramSpec,
+    params: ParamSet,
+    arch: ArchFeeds,
+    split: DataSplit,
+    batchSize: number,
+  ): Promise<{ metrics: Metrics } & SplitPredictions> {
     const examples = this.data[split];
     if (examples.length === 0) throw new Error(`split ${split} is empty`);
     const info = this.parts.task.info;
@@ -380,6 +392,13 @@ export class Workbench {
         loss += Math.log(z) + max - logits[i * C + labels[i]!]!;
       }
     }
-    return { ...computeMetrics(info.metrics, predictions, labels, info.type), loss: loss / labels.length };
+    return {
+      metrics: {
+        ...computeMetrics(info.metrics, predictions, labels, info.type),
+        loss: loss / labels.length,
+      },
+      predictions: Array.from(predictions),
+      labels,
+    };
   }
 }

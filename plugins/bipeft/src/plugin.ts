@@ -15,7 +15,8 @@ import {
   type SpaceOptions,
   spaceOptionsSchema,
 } from './spaces.js';
-import { type BipeftOptions, BipeftStrategy, bipeftOptionsSchema } from './strategy.js';
+import { type BipeftOptions, bipeftOptionsSchema } from './options.js';
+import { BipeftStrategy } from './strategy.js';
 
 const componentRef = (what: string, def: string, kind: string) => ({
   'x-peftkit-component': kind,

@@ -11,6 +11,18 @@
  * while their cumulative expected size stays ≤ Δ (at least one when Δ > 0). Once E[P] ≤ B rounds
  * remove nothing but still count (quirk Q9, kept: it is what bounds the search length).
  *
+ * Landing within the budget (peftkit, not in the released code; docs/bipeft.md "Budget"):
+ * - in the last `lastRounds` rounds E[P] counts every surviving module at its *derived* size (the
+ *   exact count at its frozen or argmax rank, `ModuleStatus.derivedSize`), not only as "on" (ρ = 1,
+ *   as released) but also at the rank the derivation will give it, so the size driven to B is the
+ *   size of the architecture the strategy derives;
+ * - a non-final round never prunes so far that the survivors' derived total falls below B (the
+ *   expected sizes, soft in rank and on-probability, can overstate the derived ones);
+ * - the final round (T_rem → 0) keeps the most important survivors that fit B at their derived
+ *   sizes, skipping any that does not fit and continuing down the ranking (the trigger's knapsack),
+ *   and prunes the rest. So a schedule that completes derives at most B, and since every skipped
+ *   module did not fit, the unused budget is smaller than the smallest module the final round pruned.
+ *
  * Rank freezing (§2.9, pseudo-code §2.11), right after a round: H holds the rank logits of every
  * matrix module after each weight step since the last freezing. Once H has at least two entries,
  * the global stability γ = cos(argmax indices at the start of H, at its end) over all matrix modules
@@ -21,8 +33,9 @@
  * rounds that fire on consecutive steps until a freezing decision can be made.
  *
  * Expected size (§2.6): E[P] = Σ keep_j ρ_j · rankedSize_j with ρ_j the on-probability while more
- * than `lastRounds` rounds remain and 1 in the last ones (so the budget is met deterministically).
+ * than `lastRounds` rounds remain; in the last ones Σ keep_j · derivedSize_j (see above).
  */
+import { greedyUnderBudget } from '@peftkit/api';
 import type {
   BudgetScheduler,
   JsonSchema,
@@ -141,18 +154,27 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
     return this.s.remaining;
   }
 
+  /** Whether the last rounds have begun (every survivor counts as on, at its derived size). */
+  private get inLastRounds(): boolean {
+    return this.s.remaining <= this.lastRounds;
+  }
+
   expectedParams(modules: readonly ModuleStatus[]): number {
-    const countAll = this.s.remaining <= this.lastRounds;
+    const last = this.inLastRounds;
     let total = 0;
     for (const m of modules) {
       if (m.pruned) continue;
-      total += (countAll ? 1 : m.onProbability) * m.rankedSize;
+      total += last ? derivedSize(m) : m.onProbability * m.rankedSize;
     }
     return total;
   }
 
-  /** Size used by the knapsacks: full size before the first round, expected ranked size after. */
+  /**
+   * Size used by the knapsacks: full size before the first round, expected ranked size after, and
+   * the derived size in the last rounds (the size E[P] counts then).
+   */
   private knapsackSize(m: ModuleStatus): number {
+    if (this.inLastRounds) return derivedSize(m);
     return this.s.pruned ? m.rankedSize : m.fullSize;
   }
 
@@ -167,18 +189,10 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
     if (this.s.remaining <= 0) return { prune: [], freeze: [], finished: true, expectedParams: expected };
 
     // Trigger: greedy top-importance selection under the budget.
-    const byImportance = [...alive].sort((a, b) => b.importance - a.importance || (a.id < b.id ? -1 : 1));
-    const chosen = new Set<string>();
-    let used = 0;
-    for (const m of byImportance) {
-      const size = this.knapsackSize(m);
-      if (used + size <= input.budget) {
-        chosen.add(m.id);
-        used += size;
-      }
-      if (used >= input.budget) break;
-    }
-    const z = input.modules.map((m) => (chosen.has(m.id) ? 1 : 0));
+    const byImportance = [...alive].sort(descendingImportance);
+    const { chosen } = greedyUnderBudget(byImportance, (m) => this.knapsackSize(m), input.budget);
+    const picked = new Set(chosen.map((m) => m.id));
+    const z = input.modules.map((m) => (picked.has(m.id) ? 1 : 0));
     const hist = this.s.selections;
     let similarity: number | null = null;
     let fire = false;
@@ -199,23 +213,13 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
         event: similarity === null ? undefined : { similarity },
       };
 
-    // Pruning round.
+    // Pruning round (sizes as E[P] counted them, so before the decrement).
     const delta = (expected - input.budget) / this.s.remaining;
+    const size = (m: ModuleStatus) => this.knapsackSize(m);
     this.s.remaining -= 1;
     this.s.round += 1;
-    const prune: string[] = [];
-    if (delta > 0) {
-      const ascending = [...alive].sort((a, b) => a.importance - b.importance || (a.id < b.id ? -1 : 1));
-      let removed = 0;
-      for (const m of ascending) {
-        const size = this.knapsackSize(m);
-        // Strictly in importance order: stop at the first module that does not fit in Δ.
-        if (removed + size > delta) break;
-        prune.push(m.id);
-        removed += size;
-      }
-      if (prune.length === 0) prune.push(ascending[0]!.id);
-    }
+    const prune =
+      this.s.remaining === 0 ? finalRound(alive, input.budget) : round(alive, delta, size, input.budget);
     this.s.pruned = true;
 
     // Rank freezing.
@@ -266,6 +270,50 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
   restore(state: unknown): void {
     this.s = structuredClone(state as State);
   }
+}
+
+const derivedSize = (m: ModuleStatus): number => m.derivedSize ?? m.rankedSize;
+const ascendingImportance = (a: ModuleStatus, b: ModuleStatus): number =>
+  a.importance - b.importance || (a.id < b.id ? -1 : 1);
+/** Most important first; ties by id, as in the ascending order. */
+const descendingImportance = (a: ModuleStatus, b: ModuleStatus): number =>
+  b.importance - a.importance || (a.id < b.id ? -1 : 1);
+
+/**
+ * A non-final round (§2.8): the least important modules, strictly in order, while their cumulative
+ * size stays ≤ Δ (at least one when Δ > 0), and never below the floor: the survivors' derived total
+ * stays ≥ B, so that the final round has a budget's worth of modules to choose from.
+ */
+function round(
+  alive: readonly ModuleStatus[],
+  delta: number,
+  size: (m: ModuleStatus) => number,
+  budget: number,
+): string[] {
+  if (delta <= 0) return [];
+  let survivors = alive.reduce((a, m) => a + derivedSize(m), 0);
+  const ascending = [...alive].sort(ascendingImportance);
+  const prune: string[] = [];
+  let removed = 0;
+  for (const m of ascending) {
+    if (removed + size(m) > delta || survivors - derivedSize(m) < budget) break;
+    prune.push(m.id);
+    removed += size(m);
+    survivors -= derivedSize(m);
+  }
+  const least = ascending[0];
+  if (prune.length === 0 && least && survivors - derivedSize(least) >= budget) prune.push(least.id);
+  return prune;
+}
+
+/**
+ * The final round: keep the most important survivors whose derived sizes fit the budget (skipping
+ * a module that does not fit and continuing down the ranking), prune the rest, least important first.
+ */
+function finalRound(alive: readonly ModuleStatus[], budget: number): string[] {
+  const ascending = [...alive].sort(ascendingImportance);
+  const kept = new Set(greedyUnderBudget([...alive].sort(descendingImportance), derivedSize, budget).chosen);
+  return ascending.filter((m) => !kept.has(m)).map((m) => m.id);
 }
 
 /**

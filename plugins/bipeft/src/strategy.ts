@@ -11,137 +11,35 @@
  * Ablations (spec §4.1): mode `entangled` (one joint space with rank 0 as a candidate),
  * `binary-then-dimension`, `dimension-then-binary`; `gumbel: false`; `earlySelection: false`.
  *
- * Written as an ask/tell state machine: every `tell` leaves a complete, checkpointable state.
+ * Written as an ask/tell state machine: every `tell` leaves a complete, checkpointable state. The
+ * steps it drives live in their own files: arch-step.ts, importance-samples.ts, rounds.ts, fold.ts,
+ * derivation.ts (options in options.ts).
  */
 import type {
-  Architecture,
   BudgetScheduler,
-  Candidate,
   GradientJob,
   GradientResult,
   ImportanceEstimator,
-  ImportanceSample,
   Job,
   JobResult,
-  JsonSchema,
-  ModuleChoice,
   ParamSet,
   SearchContext,
   SearchOutcome,
   SearchStrategy,
+  StrategyCheckContext,
   EvaluateResult,
   Metrics,
   RngState,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed, moduleId } from '@peftkit/api';
+import { Rng, checkBudgetFloor, deriveSeed } from '@peftkit/api';
 import { type Optimizer, type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
-import { softmaxDistanceRegularizer } from './relax.js';
+import { architectureStep } from './arch-step.js';
+import type { BipeftOptions } from './options.js';
+import { deriveArchitecture } from './derivation.js';
+import { foldSupernet } from './fold.js';
+import { importanceSamples } from './importance-samples.js';
+import { applyDecision } from './rounds.js';
 import { type ArchSample, Supernet, type SupernetState } from './supernet.js';
-
-export type SearchMode = 'iterative' | 'entangled' | 'binary-then-dimension' | 'dimension-then-binary';
-
-export interface BipeftOptions {
-  mode?: SearchMode;
-  gumbel?: boolean;
-  earlySelection?: boolean;
-  pruneBeginEpoch?: number;
-  archLr?: number;
-  archBetas?: [number, number];
-  archWeightDecay?: number;
-  regularization?: number;
-  tauStart?: number;
-  tauEnd?: number;
-  /** Fold pruned/frozen modules into a smaller program once this fraction of it changed. */
-  foldFraction?: number;
-  evaluateEachEpoch?: boolean;
-  fillBudget?: boolean;
-}
-
-export const bipeftOptionsSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    mode: {
-      enum: ['iterative', 'entangled', 'binary-then-dimension', 'dimension-then-binary'],
-      default: 'iterative',
-      description:
-        'iterative: alternate binary and dimension steps (BIPEFT); the others are the ablations of spec §4.1.',
-    },
-    gumbel: {
-      type: 'boolean',
-      default: true,
-      description: 'Hard Gumbel-softmax samples (false: plain softmax weights, ablation).',
-    },
-    earlySelection: {
-      type: 'boolean',
-      default: true,
-      description:
-        'Budget-guided early selection: prune, freeze ranks and stop early (false: run all epochs, argmax architecture).',
-    },
-    pruneBeginEpoch: {
-      type: 'integer',
-      minimum: 0,
-      default: 1,
-      description: 'Epoch from which the trigger may fire (E0).',
-    },
-    archLr: {
-      type: 'number',
-      exclusiveMinimum: 0,
-      default: 0.01,
-      description: 'Adam learning rate of the architecture logits.',
-    },
-    archBetas: {
-      type: 'array',
-      items: { type: 'number' },
-      minItems: 2,
-      maxItems: 2,
-      default: [0.5, 0.999],
-      description: 'Adam betas of the architecture optimiser.',
-    },
-    archWeightDecay: {
-      type: 'number',
-      minimum: 0,
-      default: 1e-4,
-      description: 'L2 weight decay of the architecture logits.',
-    },
-    regularization: {
-      type: 'number',
-      minimum: 0,
-      default: 0.01,
-      description: 'Weight of the mean |softmax(θ) − θ| regulariser.',
-    },
-    tauStart: {
-      type: 'number',
-      exclusiveMinimum: 0,
-      default: 5,
-      description: 'Gumbel temperature in the first epoch.',
-    },
-    tauEnd: {
-      type: 'number',
-      exclusiveMinimum: 0,
-      default: 1,
-      description: 'Temperature approached in the last epoch (τ_e = start − (start − end)·e/E).',
-    },
-    foldFraction: {
-      type: 'number',
-      minimum: 0,
-      maximum: 1,
-      default: 0.2,
-      description: 'Recompile a smaller program once this fraction of its modules was pruned or rank-frozen.',
-    },
-    evaluateEachEpoch: {
-      type: 'boolean',
-      default: true,
-      description: 'Score the derived sub-network on the validation split after every epoch.',
-    },
-    fillBudget: {
-      type: 'boolean',
-      default: false,
-      description:
-        "After derivation, put pruned modules back (at the rank they had) in order of the importance they had when pruned, while the exact count fits the budget (false: the spec's derivation, keep mask and argmax ranks, which can leave much of the budget unused).",
-    },
-  },
-};
 
 type Pending = 'arch' | 'weight' | 'eval' | 'done';
 
@@ -169,10 +67,8 @@ interface State {
   curve: { step: number; expected: number }[];
   rounds: number;
   folds: number;
-  repaired: string[];
   /** Smoothed importance of each pruned module at the round that pruned it (its EMA decays after). */
   prunedImportance: Record<string, number>;
-  filled: string[];
   budgetWarning: string | null;
 }
 
@@ -222,6 +118,11 @@ export class BipeftStrategy implements SearchStrategy {
     return Math.min(this.recipe.epochs * this.batchesPerEpoch, this.recipe.maxSteps ?? Infinity);
   }
 
+  /** A budget below the smallest module of the space is refused before anything runs. */
+  check(ctx: StrategyCheckContext): void {
+    checkBudgetFloor(ctx.budget, ctx.space.candidates, ctx.modules);
+  }
+
   start(ctx: SearchContext, resumed?: unknown): void {
     this.ctx = ctx;
     const entanglement = this.opts.mode === 'entangled' ? 'entangled' : 'disentangled';
@@ -237,9 +138,8 @@ export class BipeftStrategy implements SearchStrategy {
     });
     if (resumed) {
       this.st = resumed as State;
-      // Checkpoints written before budget filling existed lack these.
+      // Checkpoints written before budget filling existed lack it.
       this.st.prunedImportance ??= {};
-      this.st.filled ??= [];
       this.rng = Rng.fromState(this.st.rng);
       this.net = new Supernet(ctx.space.candidates, ctx.modules, entanglement, this.st.net);
       this.weightOpt.restore(this.st.weightOpt);
@@ -273,9 +173,7 @@ export class BipeftStrategy implements SearchStrategy {
       curve: [],
       rounds: 0,
       folds: 0,
-      repaired: [],
       prunedImportance: {},
-      filled: [],
       budgetWarning: this.st?.budgetWarning ?? null,
     };
     this.st.budgetWarning = this.warning;
@@ -309,30 +207,7 @@ export class BipeftStrategy implements SearchStrategy {
   /** Budgets below the smallest module are an error; budgets above the supernet keep everything. */
   private checkBudget(): void {
     const { ctx } = this;
-    let smallest = Infinity;
-    let smallestId = '';
-    let total = 0;
-    for (const c of ctx.space.candidates) {
-      const min = ctx.modules.count(
-        c.type,
-        c.point,
-        c.ranks ? c.ranks[0]! : null,
-        c.options as Record<string, unknown>,
-      );
-      if (min < smallest) {
-        smallest = min;
-        smallestId = c.id;
-      }
-      total += this.netFullSize(c.id);
-    }
-    if (ctx.budget.params < smallest) {
-      throw new ConfigError(
-        `the budget of ${ctx.budget.params} trainable parameters is below the smallest module of the search space (${smallestId}: ${smallest} parameters)`,
-        undefined,
-        'budget',
-        `raise the budget to at least ${smallest} (ratio ${(smallest / ctx.budget.backboneParams).toExponential(3)})`,
-      );
-    }
+    const { total } = checkBudgetFloor(ctx.budget, ctx.space.candidates, ctx.modules);
     if (ctx.budget.params >= total) {
       this.warning = `the budget (${ctx.budget.params}) covers the whole supernet (${total} parameters): every module is kept`;
       ctx.log.warn(this.warning);
@@ -468,41 +343,11 @@ export class BipeftStrategy implements SearchStrategy {
       this.pendingArchCursor = null;
     }
     const sample = this.archSample!;
-    const { beta, alpha } = this.net.backward(sample, r.gateGrads, r.rankMaskGrads);
-    // Architecture gradient = task gradient of the sampled space + the regulariser on every tensor
-    // (binary logits of ranked modules, of vector modules, and rank logits), as in the released code.
-    // Each tensor's mean runs over all its modules (pruned and frozen rows included, as in the
-    // released code's fixed-size tensors); only the rows that still matter are updated.
-    const all = this.net.candidates;
-    const moving = (c: Candidate, of: 'beta' | 'alpha'): boolean =>
-      this.net.s.kept[c.id]! && (of === 'beta' || this.net.s.frozen[c.id] === undefined);
-    const groups = (
-      [
-        [all.filter((c) => c.ranks && this.opts.mode !== 'entangled'), 'beta'],
-        [all.filter((c) => !c.ranks), 'beta'],
-        [all.filter((c) => c.ranks), 'alpha'],
-      ] as const
-    ).map(([members, of]) => ({ members, of, ids: members.filter((c) => moving(c, of)).map((c) => c.id) }));
-    const params: ParamSet = {};
-    const grads: ParamSet = {};
-    for (const g of groups) {
-      if (g.ids.length === 0) continue;
-      const rows = g.ids.map((id) => this.net.s[g.of][id]!);
-      const rg = g.ids.map((id) => [
-        ...((g.of === 'beta' ? beta : alpha).get(id) ?? rows[g.ids.indexOf(id)]!.map(() => 0)),
-      ]);
-      const numel = g.members.reduce((a, c) => a + this.net.s[g.of][c.id]!.length, 0);
-      softmaxDistanceRegularizer(rows, this.opts.regularization, rg, numel);
-      g.ids.forEach((id, k) => {
-        params[`${g.of}/${id}`] = Float32Array.from(rows[k]!);
-        grads[`${g.of}/${id}`] = Float32Array.from(rg[k]!);
-      });
-    }
-    this.archOpt.step(params, grads, this.opts.archLr);
-    for (const [name, v] of Object.entries(params)) {
-      const [of, ...rest] = name.split('/');
-      this.net.s[of as 'beta' | 'alpha'][rest.join('/')] = Array.from(v);
-    }
+    architectureStep(this.net, sample, r, this.archOpt, {
+      lr: this.opts.archLr,
+      regularization: this.opts.regularization,
+      entangled: this.opts.mode === 'entangled',
+    });
     st.archGrads = r.grads;
     st.archLoss = r.loss;
     if (this.opts.mode === 'iterative') st.stage = st.stage === 'binary' ? 'dimension' : 'binary';
@@ -518,17 +363,7 @@ export class BipeftStrategy implements SearchStrategy {
     this.weightOpt.step(this.net.s.params, grads, lr);
     st.step++;
     // Sensitivity from this iteration's weight and architecture gradients.
-    const samples: ImportanceSample[] = [];
-    for (const c of this.net.alive()) {
-      const names = Object.keys(this.net.s.params).filter((n) => n.startsWith(`${c.id}/`));
-      samples.push({
-        id: c.id,
-        size: this.netFullSize(c.id),
-        params: names.map((n) => this.net.s.params[n]!),
-        weightGrads: names.map((n) => r.grads[n]!),
-        archGrads: st.archGrads ? names.map((n) => st.archGrads![n]!) : undefined,
-      });
-    }
+    const samples = importanceSamples(this.net, r.grads, st.archGrads);
     this.importance.observe(st.step, samples);
     st.archGrads = null;
 
@@ -545,16 +380,8 @@ export class BipeftStrategy implements SearchStrategy {
         modules: statuses,
       });
       if (d.prune.length > 0 || d.freeze.length > 0 || d.event?.round !== undefined) {
-        for (const id of d.prune) {
-          this.net.s.kept[id] = false;
-          st.prunedImportance[id] = scores.get(id) ?? 0;
-        }
-        const frozen = d.freeze.map((id) => {
-          const c = this.net.byId.get(id)!;
-          const idx = this.net.rankIndex(c);
-          this.net.s.frozen[id] = idx;
-          return { id, rank: c.ranks![idx]! };
-        });
+        for (const id of d.prune) st.prunedImportance[id] = scores.get(id) ?? 0;
+        const { frozen } = applyDecision(this.net, d);
         st.rounds++;
         const after = this.scheduler.expectedParams(this.net.statuses(scores));
         // The scheduler's event fields first: on a key clash the strategy's own fields win.
@@ -626,70 +453,12 @@ export class BipeftStrategy implements SearchStrategy {
     st.pending = st.stopped ? 'done' : 'arch';
   }
 
-  /**
-   * Fold pruned modules out of the program and frozen ranks into it, when enough has changed. A
-   * frozen rank is folded only where the module type says a rank mask equals the sliced module
-   * (`exactRankSlice`); a prefix keeps its full length with the frozen mask, as in the reference.
-   */
+  /** Fold pruned modules and frozen ranks into a smaller program once enough has changed. */
   private maybeFold(): void {
-    const s = this.net.s;
-    const prog = this.net.inProgram();
-    const sliceable = (c: Candidate) =>
-      this.ctx.modules.types.get(c.type).exactRankSlice?.((c.options ?? {}) as Record<string, unknown>) ??
-      true;
-    const pending = prog.filter(
-      (c) =>
-        (!s.kept[c.id] && s.folded[c.id] !== 'pruned') ||
-        (s.kept[c.id] &&
-          s.frozen[c.id] !== undefined &&
-          c.ranks &&
-          s.folded[c.id] !== 'frozen' &&
-          sliceable(c)),
-    );
-    if (pending.length === 0 || pending.length < this.opts.foldFraction * prog.length) return;
-    const drop: string[] = [];
-    const optState = this.weightOpt.state();
-    for (const c of pending) {
-      const names = Object.keys(s.params).filter((n) => n.startsWith(`${c.id}/`));
-      if (!s.kept[c.id]) {
-        for (const n of names) delete s.params[n];
-        drop.push(...names);
-        s.folded[c.id] = 'pruned';
-        continue;
-      }
-      const from = c.ranks![c.ranks!.length - 1]!;
-      const to = c.ranks![s.frozen[c.id]!]!;
-      Object.assign(
-        s.params,
-        this.ctx.modules.slice(s.params, c.type, c.point, from, to, c.options as Record<string, unknown>),
-      );
-      // Slice the optimiser's moment buffers the same way, so the leading components continue
-      // exactly as they would have without folding.
-      for (const n of names) {
-        const ps = optState.params[n];
-        if (!ps) continue;
-        for (const [b, buf] of Object.entries(ps.buffers)) {
-          ps.buffers[b] = this.ctx.modules.slice(
-            { [n]: buf },
-            c.type,
-            c.point,
-            from,
-            to,
-            c.options as Record<string, unknown>,
-          )[n]!;
-        }
-      }
-      s.folded[c.id] = 'frozen';
-    }
-    this.weightOpt.restore(optState);
-    this.weightOpt.drop(drop);
+    const folded = foldSupernet(this.net, this.ctx.modules, this.weightOpt, this.opts.foldFraction);
+    if (folded.length === 0) return;
     this.st.folds++;
-    this.ctx.emit({
-      type: 'fold',
-      step: this.st.step,
-      modules: this.net.program().modules.length,
-      folded: pending.map((c) => c.id),
-    });
+    this.ctx.emit({ type: 'fold', step: this.st.step, modules: this.net.program().modules.length, folded });
   }
 
   state(): unknown {
@@ -698,10 +467,29 @@ export class BipeftStrategy implements SearchStrategy {
   }
 
   outcome(): SearchOutcome {
-    let arch: Architecture = this.net.derive(this.opts.earlySelection);
-    arch = this.repair(arch);
-    if (this.opts.fillBudget) arch = this.fill(arch);
+    const scores = this.importance.scores();
+    const d = deriveArchitecture(this.net, {
+      budget: this.ctx.budget.params,
+      useKeepMask: this.opts.earlySelection,
+      scores,
+      fillImportance: this.opts.fillBudget
+        ? (c) => this.st.prunedImportance[c.id] ?? scores.get(c.id) ?? 0
+        : undefined,
+    });
+    const arch = d.architecture;
     const count = this.ctx.modules.countArchitecture(arch);
+    const budget = this.ctx.budget.params;
+    if (d.repair.length) {
+      this.ctx.emit({
+        type: 'budget-repair',
+        removed: d.repair.map((r) => r.module),
+        derivedParams: d.derivedParams,
+        trainableParams: d.derivedParams - d.repair.reduce((a, r) => a + r.params, 0),
+        budget,
+      });
+    }
+    if (d.filled.length)
+      this.ctx.emit({ type: 'budget-fill', added: d.filled, trainableParams: count, budget });
     return {
       architecture: arch,
       summary: {
@@ -713,8 +501,9 @@ export class BipeftStrategy implements SearchStrategy {
         folds: this.st.folds,
         searchValidation: this.st.validation,
         expectedCurve: this.st.curve,
-        budgetRepair: this.st.repaired,
-        budgetFill: this.st.filled,
+        derivedParams: d.derivedParams,
+        repair: d.repair,
+        budgetFill: d.filled,
         warning: this.st.budgetWarning,
         trainableParams: count,
         mode: this.opts.mode,
@@ -722,80 +511,5 @@ export class BipeftStrategy implements SearchStrategy {
         earlySelection: this.opts.earlySelection,
       },
     };
-  }
-
-  /**
-   * Guarantee the budget: the derived architecture's exact parameter count must not exceed it. With
-   * early selection it normally fits already (expected sizes are not exact counts, and without early
-   * selection the argmax ignores the budget); otherwise the least important modules are dropped, and
-   * then any dropped module that fits again is put back, most important first (the last removal
-   * can free far more than the excess).
-   */
-  private repair(arch: Architecture): Architecture {
-    const scores = this.importance.scores();
-    const score = (m: ModuleChoice): number => scores.get(`${m.type}@${m.point}`) ?? 0;
-    const size = (m: ModuleChoice): number =>
-      this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
-    const budget = this.ctx.budget.params;
-    const kept = new Set(arch.modules);
-    let total = this.ctx.modules.countArchitecture(arch);
-    const removed: ModuleChoice[] = [];
-    for (const m of [...arch.modules].sort((a, b) => score(a) - score(b))) {
-      if (total <= budget) break;
-      kept.delete(m);
-      total -= size(m);
-      removed.push(m);
-    }
-    for (const m of [...removed].reverse()) {
-      if (total + size(m) > budget) continue;
-      kept.add(m);
-      total += size(m);
-    }
-    const modules = arch.modules.filter((m) => kept.has(m));
-    this.st.repaired = arch.modules.filter((m) => !kept.has(m)).map((m) => `${m.type}@${m.point}`);
-    if (this.st.repaired.length) {
-      this.ctx.emit({
-        type: 'budget-repair',
-        removed: this.st.repaired,
-        trainableParams: total,
-        budget,
-      });
-    }
-    return { modules };
-  }
-
-  /**
-   * Spend the budget the derivation left unused: the trigger's greedy knapsack (§2.7) run over the
-   * slack. Modules outside the derived architecture are put back, most important first (a pruned
-   * module by the importance it had when pruned, since its score decays afterwards), each at the
-   * rank it had, whenever the exact count still fits. Deterministic: ties keep candidate order.
-   */
-  private fill(arch: Architecture): Architecture {
-    const budget = this.ctx.budget.params;
-    const inArch = new Set(arch.modules.map((m) => moduleId(m.type, m.point)));
-    const scores = this.importance.scores();
-    const score = (c: Candidate) => this.st.prunedImportance[c.id] ?? scores.get(c.id) ?? 0;
-    const outside = this.net.candidates
-      .map((c, i) => ({ c, i }))
-      .filter(({ c }) => !inArch.has(c.id))
-      .sort((a, b) => score(b.c) - score(a.c) || a.i - b.i);
-    let total = this.ctx.modules.countArchitecture(arch);
-    const added = new Set<string>();
-    for (const { c } of outside) {
-      const m = this.net.choiceOf(c);
-      const size = this.ctx.modules.count(m.type, m.point, m.rank, m.options ?? {});
-      if (total + size > budget) continue;
-      total += size;
-      added.add(c.id);
-    }
-    this.st.filled = [...added];
-    if (added.size === 0) return arch;
-    this.ctx.emit({ type: 'budget-fill', added: this.st.filled, trainableParams: total, budget });
-    // Candidate order, as derive() gives it.
-    const byId = new Map(arch.modules.map((m) => [moduleId(m.type, m.point), m]));
-    const modules = this.net.candidates
-      .filter((c) => byId.has(c.id) || added.has(c.id))
-      .map((c) => byId.get(c.id) ?? this.net.choiceOf(c));
-    return { modules };
   }
 }

@@ -147,11 +147,18 @@ export class Supernet {
     );
   }
 
+  /** Exact size at the rank derive() would give the module now (frozen or argmax). */
+  derivedSize(c: Candidate): number {
+    const m = this.choiceOf(c);
+    return this.toolkit.count(m.type, m.point, m.rank, m.options ?? {});
+  }
+
   statuses(importance: ReadonlyMap<string, number>): ModuleStatus[] {
     return this.candidates.map((c) => ({
       id: c.id,
       fullSize: this.fullSize(c),
       rankedSize: this.rankedSize(c),
+      derivedSize: this.derivedSize(c),
       onProbability: this.onProbability(c),
       importance: importance.get(c.id) ?? 0,
       pruned: !this.s.kept[c.id],

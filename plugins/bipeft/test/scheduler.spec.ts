@@ -89,12 +89,84 @@ describe('BIPEFT budget scheduler', () => {
       }
     }
     // Round 1: E[P] = 60, Δ = (60 − 25)/3 = 11.67 → the 10 of m5 fits, m4 would reach 20: prune [m5].
-    // Round 2: E[P] = 50, Δ = 25/2 = 12.5 → [m4]. Round 3: E[P] = 40, Δ = 15/1 = 15 → [m3].
-    expect(decisions.map((d) => d.prune)).to.deep.equal([['m5'], ['m4'], ['m3']]);
+    // Round 2: E[P] = 50, Δ = 25/2 = 12.5 → [m4]. Round 3 is the final one: it keeps the most
+    // important modules that fit B = 25 (m0, m1: 20; m2 would make 30) and prunes the rest.
+    expect(decisions.map((d) => d.prune)).to.deep.equal([['m5'], ['m4'], ['m3', 'm2']]);
     expect(decisions.map((d) => d.event!.delta)).to.deep.equal([35 / 3, 12.5, 15]);
     expect(decisions.map((d) => d.finished)).to.deep.equal([false, false, true]);
-    // The schedule leaves E[P] = 30 > 25: the strategy's exact-count repair takes the rest.
-    expect(s.expectedParams(statuses(mods))).to.equal(30);
+    // The schedule lands within the budget itself: 20 ≤ 25, and the 5 left is less than any pruned module.
+    expect(s.expectedParams(statuses(mods))).to.equal(20);
+  });
+
+  it('the final round skips a module that does not fit and continues down the ranking', () => {
+    const s = new BipeftBudgetScheduler({ rounds: 1, window: 1, threshold: 0, freezeRanks: false });
+    const mods: Mod[] = [
+      { id: 'a', size: 10, importance: 5 },
+      { id: 'big', size: 30, importance: 4 },
+      { id: 'b', size: 8, importance: 3 },
+      { id: 'c', size: 9, importance: 2 },
+      { id: 'd', size: 5, importance: 1 },
+    ];
+    let d: ScheduleDecision | undefined;
+    for (let step = 0; !d; step++) {
+      const r = s.decide({ step, epoch: 0, budget: 25, modules: statuses(mods) });
+      if (r.event?.round !== undefined) d = r;
+    }
+    // Keep a (10); big would make 40: skip; b (18); c would make 27: skip; d (23). Prune least important first.
+    expect(d.prune).to.deep.equal(['c', 'big']);
+    expect(d.finished).to.equal(true);
+  });
+
+  it('counts the last rounds at the derived sizes (the rank derivation will give), not the expected ones', () => {
+    const s = new BipeftBudgetScheduler({
+      rounds: 4,
+      lastRounds: 2,
+      window: 1,
+      threshold: 0,
+      freezeRanks: false,
+    });
+    // Expected (soft-rank) size 20, derived (argmax-rank) size 8, on-probability 0.5.
+    const modules = (pruned: boolean): ModuleStatus[] => [
+      {
+        id: 'm',
+        fullSize: 32,
+        rankedSize: 20,
+        derivedSize: 8,
+        onProbability: 0.5,
+        importance: 1,
+        pruned,
+        rankFrozen: false,
+      },
+    ];
+    expect(s.expectedParams(modules(false))).to.equal(10);
+    s.restore({ ...(s.state() as object), remaining: 2 });
+    expect(s.expectedParams(modules(false))).to.equal(8);
+    expect(s.expectedParams(modules(true))).to.equal(0);
+  });
+
+  it('a non-final round never prunes the survivors below the budget at their derived sizes', () => {
+    const s = new BipeftBudgetScheduler({
+      rounds: 4,
+      window: 1,
+      threshold: 0,
+      lastRounds: 0,
+      freezeRanks: false,
+    });
+    const mods: Mod[] = [
+      { id: 'big', size: 100, importance: 1 },
+      { id: 'small', size: 5, importance: 2 },
+    ];
+    const rounds: ScheduleDecision[] = [];
+    for (let step = 0; rounds.length < 4; step++) {
+      const d = s.decide({ step, epoch: 0, budget: 50, modules: statuses(mods) });
+      if (d.event?.round !== undefined) {
+        rounds.push(d);
+        apply(mods, d);
+      }
+    }
+    // Δ = 13.75 in round 1, and pruning `big` would leave 5 < 50: rounds 1–3 prune nothing. The
+    // final round keeps `small` (5) and prunes `big`, which does not fit.
+    expect(rounds.map((r) => r.prune)).to.deep.equal([[], [], [], ['big']]);
   });
 
   it('removes one module when none fits in Δ, and nothing once E[P] ≤ B (the round still counts)', () => {
@@ -108,6 +180,7 @@ describe('BIPEFT budget scheduler', () => {
     const mods: Mod[] = [
       { id: 'big', size: 100, importance: 1 },
       { id: 'small', size: 5, importance: 2 },
+      { id: 'mid', size: 45, importance: 3 },
     ];
     const rounds: ScheduleDecision[] = [];
     for (let step = 0; rounds.length < 2; step++) {
@@ -117,9 +190,9 @@ describe('BIPEFT budget scheduler', () => {
         apply(mods, d);
       }
     }
-    // Round 1: Δ = (105 − 50)/4 = 13.75 < 100: the least important module goes anyway.
+    // Round 1: Δ = (150 − 50)/4 = 25 < 100: the least important module goes anyway (50 survive).
     expect(rounds[0]!.prune).to.deep.equal(['big']);
-    // Round 2: E[P] = 5 ≤ 50, Δ < 0: nothing pruned, T_rem still decremented.
+    // Round 2: E[P] = 50 ≤ 50, Δ = 0: nothing pruned, T_rem still decremented.
     expect(rounds[1]!.prune).to.deep.equal([]);
     expect(rounds[1]!.event!.remaining).to.equal(2);
   });

@@ -63,6 +63,9 @@ describe('BIPEFT strategy (tiny fixture)', function () {
     expect(steps).to.be.lessThan(6 * 4);
     expect(result.final.trainableParams).to.be.at.most(budget.params);
     expect(result.final.trainableParams).to.be.greaterThan(0);
+    // The search itself landed within the budget: the derived architecture needed no repair.
+    expect(result.outcome.summary!.derivedParams).to.equal(result.final.trainableParams);
+    expect(result.outcome.summary!.repair).to.deep.equal([]);
     expect(result.final.metrics.test!.accuracy).to.be.a('number');
   });
 
@@ -105,7 +108,15 @@ describe('BIPEFT strategy (tiny fixture)', function () {
       const b = resolveBudget({ params }, 1e6);
       const { result } = await search(b, { ...mode, evaluateEachEpoch: false }, seed);
       const count = toolkit.countArchitecture(result.outcome.architecture);
-      expect(count, `budget ${params}, seed ${seed}, ${JSON.stringify(mode)}`).to.be.at.most(b.params);
+      const where = `budget ${params}, seed ${seed}, ${JSON.stringify(mode)}`;
+      expect(count, where).to.be.at.most(b.params);
+      // derivedParams is the count before the repair; the repair's entries account for the difference.
+      const summary = result.outcome.summary as { derivedParams: number; repair: { params: number }[] };
+      if (!mode.fillBudget) {
+        const removed = summary.repair.reduce((a, r) => a + r.params, 0);
+        expect(summary.derivedParams - removed, where).to.equal(count);
+      }
+      if (summary.repair.length > 0) expect(summary.derivedParams, where).to.be.greaterThan(b.params);
       seen.push(`${params}:${count}`);
     }
     // Not vacuous: some searches keep modules, and budgets vary widely.
@@ -122,13 +133,12 @@ describe('BIPEFT strategy (tiny fixture)', function () {
       [0.5, 3],
     ] as const) {
       const budget = resolveBudget({ params: Math.floor(supernet * fraction) }, 1e6);
-      // The fill happens after the search, so both runs search identically.
-      const plain = (await search(budget, { pruneBeginEpoch: 0, evaluateEachEpoch: false }, seed)).result;
-      const { result, events } = await search(
-        budget,
-        { pruneBeginEpoch: 0, evaluateEachEpoch: false, fillBudget: true },
-        seed,
-      );
+      // The fill happens after the search, so both runs search identically. A completed schedule
+      // leaves less than one pruned module unused, so the argmax derivation (no early selection,
+      // repaired to the budget) is where the fill has room.
+      const opts = { earlySelection: false, evaluateEachEpoch: false };
+      const plain = (await search(budget, opts, seed)).result;
+      const { result, events } = await search(budget, { ...opts, fillBudget: true }, seed);
       const before = toolkit.countArchitecture(plain.outcome.architecture);
       const after = toolkit.countArchitecture(result.outcome.architecture);
       expect(ids(result)).to.include.members(ids(plain));

@@ -1,7 +1,8 @@
 /**
  * BitFit (Ben Zaken et al., 2022; S3Delta/BIPEFT's vector modules): a trainable bias delta b,
  * zero-initialised, added to the output of a frozen linear layer or LayerNorm,
- *   y' = y + g·b      (g: the architecture gate, when the program searches this module).
+ *   y' = y + g·ḡ·b    (g·ḡ: the architecture gate pair of common.ts, when the program searches
+ *                      this module: forward value g, no gate gradient when sampled off).
  * Parameters: the output width (linear: out features; LayerNorm: features).
  *
  * When the frozen layer already has a bias (BERT, USE-lite), training b is exactly fine-tuning that

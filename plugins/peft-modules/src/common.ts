@@ -3,23 +3,41 @@ import type { AttachmentPoint, ModuleBuildContext, Rng } from '@peftkit/api';
 import { type Value, ops } from '@peftkit/graph';
 
 /**
- * Multiply a module's rank-dimension activations [..., r] by its rank mask and gate. Each factor is
- * applied twice, once with and once without gradient (BIPEFT's detached B path): the forward value
- * is g·g·m·m, which equals g·m for the hard 0/1 samples of the reference method.
+ * The gradient convention shared by every gated and rank-masked module type: BIPEFT's detached path
+ * (method spec §2.3: Δy = B_eff·A_eff·x with the sample multiplying A with gradient and B detached).
+ * Wherever a gate g or a rank-mask entry m enters a module, it enters as the product of its
+ * gradient-carrying copy and its detached copy, g·ḡ (m·m̄), so that
+ *   ∂L/∂g = ḡ · ∂L/∂(g·ḡ):  a module sampled off (ḡ = 0) gets no gate gradient, and
+ *   ∂L/∂m_i = m̄_i · …:       a component above the sampled rank (m̄_i = 0) gets no mask gradient.
+ * For the hard 0/1 samples of the reference method the forward value is g (m); strategies with soft
+ * gates that want the plain gradient (S3Delta) feed ḡ = 1. Factors the method treats as constants
+ * (LoRA's B path, a prefix's values) use the detached copy alone.
+ */
+export function gatePair(ctx: ModuleBuildContext): Value | null {
+  return ctx.gate && ctx.gateDetached ? ops.mul(ctx.gate, ctx.gateDetached) : ctx.gate;
+}
+
+/** m·m̄ over the rank components (see gatePair), or null when the module is not rank-masked. */
+export function maskPair(ctx: ModuleBuildContext): Value | null {
+  return ctx.rankMask && ctx.rankMaskDetached ? ops.mul(ctx.rankMask, ctx.rankMaskDetached) : ctx.rankMask;
+}
+
+/**
+ * Multiply a module's rank-dimension activations [..., r] (LoRA's x·A, an adapter's bottleneck) by
+ * its rank mask and gate, both as gradient·detached pairs. Every later factor (B, W_up) sees the
+ * detached values only through this product, which is the spec's A-with-gradient / B-detached split.
  */
 export function gateAndMask(ctx: ModuleBuildContext, u: Value): Value {
-  let s: Value | null = null;
-  const times = (a: Value | null, b: Value | null): Value | null => (a && b ? ops.mul(a, b) : (a ?? b));
-  s = times(s, ctx.rankMask);
-  s = times(s, ctx.rankMaskDetached);
-  s = times(s, ctx.gate);
-  s = times(s, ctx.gateDetached);
+  const m = maskPair(ctx);
+  const g = gatePair(ctx);
+  const s = m && g ? ops.mul(m, g) : (m ?? g);
   return s ? ops.mul(u, s) : u;
 }
 
-/** Multiply a (vector-module) contribution by its gate, if the program gates it. */
+/** Multiply a contribution (a vector module's delta, a whole adapter output) by its gate pair g·ḡ. */
 export function gated(ctx: ModuleBuildContext, delta: Value): Value {
-  return ctx.gate ? ops.mul(delta, ctx.gate) : delta;
+  const g = gatePair(ctx);
+  return g ? ops.mul(delta, g) : delta;
 }
 
 /** torch.nn.init.kaiming_uniform_(a=sqrt(5)) on a weight with this fan-in: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */

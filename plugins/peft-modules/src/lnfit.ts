@@ -1,7 +1,7 @@
 /**
  * LNFit (S3Delta/BIPEFT's vector module): a trainable additive change Δγ of a LayerNorm's scale,
  * computed as a branch in parallel with the frozen LayerNorm,
- *   y' = y + g·Δγ ⊙ x̂,   x̂ = (x − mean(x)) / sqrt(var(x) + ε),
+ *   y' = y + g·ḡ·Δγ ⊙ x̂,   x̂ = (x − mean(x)) / sqrt(var(x) + ε)   (g·ḡ: the gate pair of common.ts),
  * which equals LN(x) with scale γ + Δγ (for g = 1). x̂ is recomputed from the hook's input and
  * epsilon as a LayerNormalization with scale Δγ and no shift, so the branch is exactly Δγ ⊙ x̂ and
  * gradients reach x through it as through the frozen LN. Δγ starts at zero. Parameters: features.

@@ -10,9 +10,11 @@
  * the factor rank r. Parameters: 2(d + m)r + m + d.
  *
  * The rank mask multiplies the r-dimensional factor activations on both paths: the down path with
- * the gradient-carrying copy m, the up path with the detached copy m̄ (LoRA's convention: with hard
- * masks m·m̄ = m); a mask of r equals the rank-r adapter built from the leading slices. The gate
- * multiplies the whole delta (b_u included), so a gated-off adapter is exactly absent.
+ * the pair m·m̄, the up path with the detached copy m̄ (the detached-path convention of common.ts:
+ * the mask gradient of a component above the sampled rank is zero; with hard masks the forward
+ * value is m); a mask of r equals the rank-r adapter built from the leading slices. The gate pair
+ * g·ḡ multiplies the whole delta (b_u included), so a gated-off adapter is exactly absent and gets
+ * no gate gradient.
  *
  * Init (option `init`): `identity` (BIPEFT's default) draws every factor Glorot-uniform except the
  * up-projection's output-side factor U_r, which is zero, so the adapter starts as the identity map;
@@ -22,7 +24,7 @@
  */
 import { type AttachmentPoint, type ModuleBuildContext, type PeftModuleType, siteValue } from '@peftkit/api';
 import { type Value, ops } from '@peftkit/graph';
-import { glorotUniform, rankOf, width } from './common.js';
+import { gated, glorotUniform, maskPair, rankOf, width } from './common.js';
 import { type Options, checkKeys, enumOption, objectSchema, positiveIntOption } from './options.js';
 
 export type LowRankAdapterInit = 'identity' | 'glorot' | 'zero-lr';
@@ -111,12 +113,14 @@ export const lowrankAdapter: PeftModuleType = {
 
 function lowrankDelta(ctx: ModuleBuildContext, y: Value): Value {
   const mask = (v: Value, m: Value | null) => (m ? ops.mul(v, m) : v);
-  const down = ops.matmul(mask(ops.matmul(y, ctx.param('down_left')), ctx.rankMask), ctx.param('down_right'));
+  const down = ops.matmul(
+    mask(ops.matmul(y, ctx.param('down_left')), maskPair(ctx)),
+    ctx.param('down_right'),
+  );
   const a = ops.gelu(ops.add(down, ctx.param('down_bias')), 'tanh');
   const up = ops.matmul(
     mask(ops.matmul(a, ctx.param('up_left')), ctx.rankMaskDetached),
     ctx.param('up_right'),
   );
-  const delta = ops.add(up, ctx.param('up_bias'));
-  return ctx.gate ? ops.mul(delta, ctx.gate) : delta;
+  return gated(ctx, ops.add(up, ctx.param('up_bias')));
 }

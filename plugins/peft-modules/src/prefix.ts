@@ -12,8 +12,10 @@
  * K and V (broadcast over the batch) and the mask bias gets 0 for the l prefix positions, so every
  * query also attends to the prefix in the one softmax. Parameters 2lH.
  *
- * Gates and rank masks. The rank mask multiplies the rows of P_K (gradient-carrying copy) and P_V
- * (detached copy). As in the reference (§5.3), a masked row is a zero key: it still takes softmax
+ * Gates and rank masks (the detached-path convention of common.ts). The rank mask multiplies the
+ * rows of P_K as the pair m·m̄ and the rows of P_V as the detached copy m̄, so a row above the
+ * sampled length gets no mask gradient; the gate enters as the pair g·ḡ, so a prefix sampled off
+ * gets no gate gradient. As in the reference (§5.3), a masked row is a zero key: it still takes softmax
  * mass (score 0) while contributing a zero value, so a rank mask of r is NOT the same function as a
  * rank-r prefix (it is the rank-l prefix with rows ≥ r zeroed). The gate multiplies the prefix
  * contribution (gated style) or the prefix values (concat style); in the concat style the prefix
@@ -38,7 +40,7 @@ import {
   siteValue,
 } from '@peftkit/api';
 import { type Value, ops } from '@peftkit/graph';
-import { kaimingUniformA5, normal, rankOf, width } from './common.js';
+import { gated, kaimingUniformA5, maskPair, normal, rankOf, width } from './common.js';
 import {
   type Options,
   checkKeys,
@@ -172,7 +174,8 @@ function prefixes(ctx: ModuleBuildContext, o: PrefixOptions): { k: Value; v: Val
     [pk, pv] = ops.split(kv, [H, H], 1) as [Value, Value];
   }
   // Row masks: [l] -> [l, 1], broadcast over the features.
-  if (ctx.rankMask) pk = ops.mul(pk, ops.unsqueeze(ctx.rankMask, [1]));
+  const m = maskPair(ctx);
+  if (m) pk = ops.mul(pk, ops.unsqueeze(m, [1]));
   if (ctx.rankMaskDetached) pv = ops.mul(pv, ops.unsqueeze(ctx.rankMaskDetached, [1]));
   const heads3 = (p: Value) => ops.transpose(ops.reshape(p, [l, heads, headDim]), [1, 0, 2]);
   return { k: heads3(pk), v: heads3(pv) };
@@ -188,9 +191,7 @@ function gatedPrefix(
   const { k, v } = prefixes(ctx, o);
   // q [B, heads, T, hd] · [heads, hd, l] -> [B, heads, T, l]: a softmax over the prefix alone.
   const probs = ops.softmax(ops.mul(ops.matmul(q, ops.transposeLast2(k)), scale), -1);
-  let delta = ops.mul(ops.matmul(probs, v), ctx.param('lambda'));
-  if (ctx.gate) delta = ops.mul(delta, ctx.gate);
-  return ops.add(context, delta);
+  return ops.add(context, gated(ctx, ops.mul(ops.matmul(probs, v), ctx.param('lambda'))));
 }
 
 function concatPrefix(ctx: ModuleBuildContext, o: PrefixOptions, kv: AttentionKV): AttentionKV {
@@ -199,7 +200,7 @@ function concatPrefix(ctx: ModuleBuildContext, o: PrefixOptions, kv: AttentionKV
   const { k, v } = prefixes(ctx, o);
   const batch = kv.k.shape[0]!;
   const perBatch = (p: Value) => ops.expand(ops.unsqueeze(p, [0]), [batch, heads, l, headDim]);
-  const values = ctx.gate ? ops.mul(v, ctx.gate) : v;
+  const values = gated(ctx, v);
   // Additive mask bias of the prefix positions: 0, or log(gate) to scale their attention weights.
   let bias = ctx.g.constant({ dtype: 'float32', shape: [1, 1, 1, l], data: new Float32Array(l) });
   if (ctx.gateDetached) bias = ops.add(bias, ops.log(ops.max2(ctx.gateDetached, 1e-30)));

@@ -27,10 +27,11 @@ import type {
   SearchContext,
   SearchOutcome,
   SearchStrategy,
+  StrategyCheckContext,
   TrainJob,
   TrainResult,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
+import { Rng, checkBudgetFloor, deriveSeed } from '@peftkit/api';
 import { type Config, ConfigLayout } from './configs.js';
 import { GaussianProcess, type GpHyperparameters } from './gp.js';
 import {
@@ -162,6 +163,11 @@ export class AutoPeftStrategy implements SearchStrategy {
     };
   }
 
+  /** A budget below the smallest module of the space is refused before anything runs. */
+  check(ctx: StrategyCheckContext): void {
+    checkBudgetFloor(ctx.budget, ctx.space.candidates, ctx.modules);
+  }
+
   start(ctx: SearchContext, resumed?: unknown): void {
     this.ctx = ctx;
     this.layout = new ConfigLayout(ctx.space.candidates, ctx.backbone.points);
@@ -191,28 +197,7 @@ export class AutoPeftStrategy implements SearchStrategy {
   }
 
   private checkBudget(): void {
-    let smallest = Infinity;
-    let id = '';
-    for (const c of this.ctx.space.candidates) {
-      const n = this.ctx.modules.count(
-        c.type,
-        c.point,
-        c.ranks ? c.ranks[0]! : null,
-        c.options as Record<string, unknown>,
-      );
-      if (n < smallest) {
-        smallest = n;
-        id = c.id;
-      }
-    }
-    if (this.ctx.budget.params < smallest) {
-      throw new ConfigError(
-        `the budget of ${this.ctx.budget.params} trainable parameters is below the smallest module of the search space (${id}: ${smallest} parameters)`,
-        undefined,
-        'budget',
-        `raise the budget to at least ${smallest}`,
-      );
-    }
+    checkBudgetFloor(this.ctx.budget, this.ctx.space.candidates, this.ctx.modules);
   }
 
   /** Exact trainable PEFT parameters of a configuration. */

@@ -22,11 +22,12 @@ import type {
   SearchContext,
   SearchOutcome,
   SearchStrategy,
+  StrategyCheckContext,
   TrainJob,
   TrainRecipe,
   TrainResult,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
+import { ConfigError, Rng, checkBudgetFloor, deriveSeed } from '@peftkit/api';
 import { sampleArchitecture } from './sampler.js';
 
 export interface RandomOptions {
@@ -144,6 +145,11 @@ export class RandomSearchStrategy implements SearchStrategy {
     return { ...this.ctx.recipes.search, epochs: this.opts.trialEpochs };
   }
 
+  /** A budget below the smallest module of the space is refused before anything runs. */
+  check(ctx: StrategyCheckContext): void {
+    checkBudgetFloor(ctx.budget, ctx.space.candidates, ctx.modules);
+  }
+
   start(ctx: SearchContext, resumed?: unknown): void {
     this.ctx = ctx;
     const r = this.recipe;
@@ -174,25 +180,7 @@ export class RandomSearchStrategy implements SearchStrategy {
     if (space.candidates.length === 0) {
       throw new ConfigError(`search space ${space.name} has no candidates`, undefined, 'space');
     }
-    let smallest = Infinity;
-    let id = '';
-    for (const c of space.candidates) {
-      const s = modules.count(
-        c.type,
-        c.point,
-        c.ranks ? c.ranks[0]! : null,
-        c.options as Record<string, unknown>,
-      );
-      if (s < smallest) [smallest, id] = [s, c.id];
-    }
-    if (budget.params < smallest) {
-      throw new ConfigError(
-        `the budget of ${budget.params} trainable parameters is below the smallest module of the search space (${id}: ${smallest} parameters)`,
-        undefined,
-        'budget',
-        `raise the budget to at least ${smallest}`,
-      );
-    }
+    checkBudgetFloor(budget, space.candidates, modules);
   }
 
   ask(): readonly Job[] | null {

@@ -36,8 +36,9 @@ import type {
   SearchContext,
   SearchOutcome,
   SearchStrategy,
+  StrategyCheckContext,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
+import { ConfigError, Rng, checkBudgetFloor, deriveSeed, greedyUnderBudget } from '@peftkit/api';
 import {
   AdamFamily,
   type Optimizer,
@@ -137,6 +138,11 @@ export class S3DeltaStrategy implements SearchStrategy {
     return Math.min(this.recipe.epochs * this.batchesPerEpoch, this.recipe.maxSteps ?? Infinity);
   }
 
+  /** A budget below the smallest module of the space is refused before anything runs. */
+  check(ctx: StrategyCheckContext): void {
+    checkBudgetFloor(ctx.budget, ctx.space.candidates, ctx.modules);
+  }
+
   start(ctx: SearchContext, resumed?: unknown): void {
     this.ctx = ctx;
     this.candidates = ctx.space.candidates;
@@ -221,18 +227,7 @@ export class S3DeltaStrategy implements SearchStrategy {
   /** Budgets below the smallest module are an error; a budget covering every module needs no search. */
   private checkBudget(): string | null {
     const { ctx } = this;
-    let smallest = 0;
-    this.sizes.forEach((n, i) => {
-      if (n < this.sizes[smallest]!) smallest = i;
-    });
-    if (ctx.budget.params < this.sizes[smallest]!) {
-      throw new ConfigError(
-        `the budget of ${ctx.budget.params} trainable parameters is below the smallest module of the search space (${this.candidates[smallest]!.id}: ${this.sizes[smallest]} parameters)`,
-        undefined,
-        'budget',
-        `raise the budget to at least ${this.sizes[smallest]}`,
-      );
-    }
+    checkBudgetFloor(ctx.budget, this.candidates, ctx.modules);
     const total = this.sizes.reduce((a, b) => a + b, 0);
     if (ctx.budget.params >= total) {
       const w = `the budget (${ctx.budget.params}) covers the whole space (${total} parameters): every module is kept without searching`;
@@ -511,7 +506,7 @@ export class S3DeltaStrategy implements SearchStrategy {
 
   /** Greedy derivation: modules by p_i (equivalently by logit) while the exact total fits. */
   private derivedMask(logits: Float32Array): boolean[] {
-    return greedyUnderBudget(logits, this.sizes, this.ctx.budget.params);
+    return selectUnderBudget(logits, this.sizes, this.ctx.budget.params);
   }
 
   private derive(logits: Float32Array): Architecture {
@@ -578,9 +573,9 @@ export class S3DeltaStrategy implements SearchStrategy {
 
 /**
  * S3Delta's `hard_forward_structure`: visit modules by decreasing score (ties: lower index first)
- * and keep each one whose size still fits in what is left of the budget.
+ * and keep each one whose size still fits in what is left of the budget (the search kit's greedy).
  */
-export function greedyUnderBudget(
+export function selectUnderBudget(
   scores: ArrayLike<number>,
   sizes: ArrayLike<number>,
   budget: number,
@@ -589,12 +584,6 @@ export function greedyUnderBudget(
     (a, b) => scores[b]! - scores[a]! || a - b,
   );
   const on = new Array<boolean>(scores.length).fill(false);
-  let total = 0;
-  for (const i of order) {
-    if (total + sizes[i]! <= budget) {
-      total += sizes[i]!;
-      on[i] = true;
-    }
-  }
+  for (const i of greedyUnderBudget(order, (j) => sizes[j]!, budget).chosen) on[i] = true;
   return on;
 }

@@ -9,7 +9,7 @@ import {
   concreteBackward,
   concreteGates,
   expectedSize,
-  greedyUnderBudget,
+  selectUnderBudget,
   probabilities,
   sigmoid,
   solveShift,
@@ -132,13 +132,13 @@ describe('S3Delta binary-concrete gates', () => {
 describe('S3Delta derivation', () => {
   it('adds modules by decreasing score while the exact total fits, skipping ones that do not', () => {
     // Scores order: 2 (size 60), 0 (size 50: 110 > 100, skipped), 3 (size 30: 90), 1 (size 20: 110, skipped).
-    expect(greedyUnderBudget([0.8, 0.1, 0.9, 0.5], [50, 20, 60, 30], 100)).to.deep.equal([
+    expect(selectUnderBudget([0.8, 0.1, 0.9, 0.5], [50, 20, 60, 30], 100)).to.deep.equal([
       false,
       false,
       true,
       true,
     ]);
     // Ties: lower index first.
-    expect(greedyUnderBudget([1, 1, 1], [10, 10, 10], 20)).to.deep.equal([true, true, false]);
+    expect(selectUnderBudget([1, 1, 1], [10, 10, 10], 20)).to.deep.equal([true, true, false]);
   });
 });

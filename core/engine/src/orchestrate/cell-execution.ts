@@ -57,6 +57,7 @@ export const CELL_FILES = [
   'journal.jsonl',
   'architecture.json',
   'model.safetensors',
+  'predictions.json',
   'report.html',
   'result.json',
 ] as const;

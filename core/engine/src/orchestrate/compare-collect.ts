@@ -2,6 +2,7 @@
  * Collecting a comparison: every cell's result (or error) as a compare.json entry, then
  * compare.json, compare.md and report.html. Written by the coordinator only.
  */
+import type { SplitPredictions } from '@peftkit/api';
 import type { CompareStrategy } from '../config/types.js';
 import {
   compareMarkdown,
@@ -10,8 +11,10 @@ import {
   type CompareEntry,
   type FailedCompareCell,
 } from '../report/compare-report.js';
+import { addExampleStatistics } from '../report/compare-stats.js';
 import type { RunResult } from '../report/result.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CellPlan } from './compare-plan.js';
 
@@ -61,7 +64,7 @@ export function writeCompareReports(
   preset: string | null,
 ): FailedCompareCell[] {
   const failed = entries.filter((c): c is FailedCompareCell => c.status === 'failed');
-  const summary = summariseCells(entries);
+  const summary = addExampleStatistics(summariseCells(entries), entries, testPredictions);
   writeFileAtomic(
     join(dir, 'compare.json'),
     `${JSON.stringify({ preset, cells: entries, summary, failed }, null, 2)}\n`,
@@ -69,4 +72,11 @@ export function writeCompareReports(
   writeFileAtomic(join(dir, 'compare.md'), compareMarkdown(entries, summary, preset));
   writeFileAtomic(join(dir, 'report.html'), renderCompareReport(entries, summary, preset));
   return failed;
+}
+
+/** A cell's per-example test predictions (predictions.json of its run), or null when it has none. */
+function testPredictions(cell: { dir: string }): SplitPredictions | null {
+  const file = join(cell.dir, 'predictions.json');
+  if (!existsSync(file)) return null;
+  return (JSON.parse(readFileSync(file, 'utf8')) as { test?: SplitPredictions }).test ?? null;
 }

@@ -8,11 +8,15 @@
  *   - every strategy is created (its options and collaborators), and its search space created
  *     and built on the backbone.
  *
- * The API has no hook for a strategy to check its options against a budget without running (an
- * AdaLoRA budget below one singular triplet is found when the search starts): such failures are
- * caught per cell by the comparison instead.
+ *   - every strategy that has `check` (SearchStrategy.check) checks every (task, budget) of its row
+ *     on its built space (BIPEFT, S3Delta, random and AutoPEFT-style search refuse a budget below
+ *     the smallest module of their space).
+ *
+ * What a strategy does not check this way (an AdaLoRA budget below one singular triplet is found
+ * when the search starts) is caught per cell by the comparison instead.
  */
-import type { Backbone, ComponentRef, Logger, ModuleTypes } from '@peftkit/api';
+import type { Backbone, ComponentRef, Logger, ModuleTypes, Task } from '@peftkit/api';
+import { PeftToolkit } from '@peftkit/nn';
 import { ConfigError, PeftkitError, resolveBudget } from '@peftkit/api';
 import { ConfigErrorList } from '../config/errors.js';
 import { formatPath, type ConfigPath, type Origins } from '../config/origins.js';
@@ -94,13 +98,15 @@ export async function preflightCompare(opts: PreflightOptions): Promise<void> {
   const backbone: Backbone | undefined = await create(['backbone'], () =>
     registry.create('backbone', config.backbone, ctxFor(['backbone']), { path: ['backbone'], origins }),
   );
+  const createdTasks = new Map<number, Task>();
   for (const i of scope.tasks) {
     const path = comparedTaskPath(config, i);
-    await create(
+    const task = await create(
       path,
       () => registry.create('task', tasks[i]!, ctxFor(path), { path, origins }),
       `task ${JSON.stringify(tasks[i]!.name)}: `,
     );
+    if (task) createdTasks.set(i, task);
   }
   if (backbone) {
     for (const i of scope.budgets) {
@@ -116,26 +122,50 @@ export async function preflightCompare(opts: PreflightOptions): Promise<void> {
     const st = spec.strategies[j]!;
     const what = `strategy ${JSON.stringify(st.label)}: `;
     const path = ['compare', 'strategies', j, 'strategy'];
-    await create(
+    const strategy = await create(
       path,
       () => registry.create('search-strategy', st.strategy, ctxFor(path), { path, origins }),
       what,
     );
     const spaceRef: ComponentRef | undefined = st.space ?? config.space;
-    if (!spaceRef || !backbone) continue;
+    if (!backbone) continue;
     const spacePath = comparedSpacePath(config, j);
-    await create(
-      spacePath,
-      async () => {
-        types ??= await moduleTypesOf(registry, ctxFor(['backbone']));
-        const space = await registry.create('search-space', spaceRef, ctxFor(spacePath), {
-          path: spacePath,
-          origins,
-        });
-        return space.build(backbone.info, types);
-      },
-      what,
-    );
+    // A strategy without a search space (manual, AdaLoRA) checks against an empty one.
+    const space = !spaceRef
+      ? { name: 'none', candidates: [] }
+      : await create(
+          spacePath,
+          async () => {
+            types ??= await moduleTypesOf(registry, ctxFor(['backbone']));
+            const space = await registry.create('search-space', spaceRef, ctxFor(spacePath), {
+              path: spacePath,
+              origins,
+            });
+            return space.build(backbone.info, types);
+          },
+          what,
+        );
+    // The strategy's own check of every (task, budget) of its row (SearchStrategy.check).
+    if (!strategy?.check || !space) continue;
+    types ??= await moduleTypesOf(registry, ctxFor(['backbone']));
+    for (const t of scope.tasks) {
+      const task = createdTasks.get(t);
+      if (!task) continue;
+      const modules = new PeftToolkit(backbone, task.info, types);
+      for (const b of scope.budgets) {
+        let budget;
+        try {
+          budget = resolveBudget(budgets[b]!, backbone.info.params);
+        } catch {
+          continue; // reported above
+        }
+        try {
+          strategy.check({ backbone: backbone.info, task: task.info, space, budget, modules });
+        } catch (e) {
+          fail(comparedBudgetPath(config, b), e, `${what}task ${JSON.stringify(tasks[t]!.name)}: `);
+        }
+      }
+    }
   }
   if (errors.length > 0) throw new ConfigErrorList(errors);
   log.debug(

@@ -440,6 +440,9 @@ async function runIn(
     // Every artifact is written atomically, result.json last: it marks the run finished, so a run
     // killed before it resumes (from its final checkpoint) and writes them all again.
     writeFileAtomic(dir.file('architecture.json'), `${JSON.stringify(arch, null, 2)}\n`);
+    // Per-example test predictions, for the example-level statistics of comparisons.
+    if (loop.final.predictions?.test)
+      writeFileAtomic(dir.file('predictions.json'), JSON.stringify({ test: loop.final.predictions.test }));
     if (loop.final.params) {
       const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
       const specs = new Map<string, readonly number[]>();

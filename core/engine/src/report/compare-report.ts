@@ -7,6 +7,8 @@
  * "failed: <message>" in the tables (and has no summary row); failed cells never enter means.
  */
 import type { Metrics } from '@peftkit/api';
+// Types only: this file also runs in the dashboard's browser page, so it imports nothing but svg.js.
+import type { Interval, PairedComparison } from './stats.js';
 import { PALETTE, REPORT_CSS, esc, fmt, lineChart } from './svg.js';
 
 /** What identifies a cell of a comparison: strategy label × task × budget × seed. */
@@ -58,9 +60,15 @@ export interface SummaryRow {
   budget: string;
   budgetParams: number | null;
   label: string;
+  /** The strategy the label runs (`manual` marks the manual baselines). */
+  strategy: string;
   metric: string;
   /** Over the finished cells of the group only. */
   test: Stat;
+  /** 95 % bootstrap interval of the mean test score over test examples and seeds (needs predictions). */
+  testInterval?: Interval;
+  /** Paired per-seed comparison with the reference of its (task, budget) (needs predictions). */
+  vsReference?: PairedComparison & { reference: string };
   validation: Stat;
   trainableParams: Stat;
   searchSeconds: Stat;
@@ -94,8 +102,26 @@ function groups(cells: readonly CompareEntry[]): { done: CompareCell[]; failed: 
 }
 
 /**
+ * The manual type a user would pick for a (task, budget): the manual-strategy label with the best
+ * mean validation score (and, beside it, the one with the best mean test score, which a user
+ * cannot know). Null without manual labels.
+ */
+export function manualChoice(
+  rows: readonly SummaryRow[],
+  task: string,
+  budget: string,
+): { byValidation: SummaryRow; byTest: SummaryRow } | null {
+  const manual = rows.filter((r) => r.task === task && r.budget === budget && r.strategy === 'manual');
+  if (manual.length === 0) return null;
+  const best = (key: 'validation' | 'test') => manual.reduce((a, b) => (b[key].mean > a[key].mean ? b : a));
+  return { byValidation: best('validation'), byTest: best('test') };
+}
+
+/**
  * Statistics per (task, budget, strategy) over the finished cells. A group with no finished cell
- * has no row (its failures are in the cells); a row counts the failed cells of its group.
+ * has no row (its failures are in the cells); a row counts the failed cells of its group. The
+ * example-level statistics (`testInterval`, `vsReference`) are added by compare-stats.ts, which
+ * needs the runs' predictions (this file also runs in the dashboard's browser page).
  */
 export function summariseCells(cells: readonly CompareEntry[]): SummaryRow[] {
   return groups(cells)
@@ -108,6 +134,7 @@ export function summariseCells(cells: readonly CompareEntry[]): SummaryRow[] {
         budget: c0.budget,
         budgetParams: c0.budgetParams,
         label: c0.label,
+        strategy: c0.strategy,
         metric,
         test: stat(g.map((c) => (c.metrics.test as Record<string, number>)[metric] ?? NaN)),
         validation: stat(g.map((c) => (c.metrics.validation as Record<string, number>)[metric] ?? NaN)),
@@ -118,6 +145,14 @@ export function summariseCells(cells: readonly CompareEntry[]): SummaryRow[] {
         failed: failed.length,
       };
     });
+}
+
+/** The finished cells of each summary row's group (by task, budget and label). */
+export function cellsOfRow(cells: readonly CompareEntry[], row: SummaryRow): CompareCell[] {
+  return cells.filter(
+    (c): c is CompareCell =>
+      c.status === 'done' && c.task === row.task && c.budget === row.budget && c.label === row.label,
+  );
 }
 
 /** A table row: a group's summary (when any of its cells finished) and its failed cells. */
@@ -161,6 +196,22 @@ function failureNote(t: TableRow): string {
 
 const pm = (s: Stat, digits = 4) => `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
 
+const ci = (r: SummaryRow): string =>
+  r.testInterval ? `[${r.testInterval.low.toFixed(4)}, ${r.testInterval.high.toFixed(4)}]` : '—';
+
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(4)}`;
+
+/** "+0.0123 [−0.0040, +0.0290] vs lora; sign p 0.38, perm p 0.31; per seed +0.01, …" */
+function versus(r: SummaryRow): string {
+  const v = r.vsReference;
+  if (!v) return '—';
+  return `${signed(v.mean)} [${signed(v.interval.low)}, ${signed(v.interval.high)}] vs ${v.reference}; sign p ${v.signP.toFixed(3)}, perm p ${v.permutationP.toFixed(3)}; per seed ${v.differences.map(signed).join(', ')}`;
+}
+
+function manualLine(c: { byValidation: SummaryRow; byTest: SummaryRow }): string {
+  return `best manual type by validation: ${c.byValidation.label} (test ${pm(c.byValidation.test)}); by test (not a user's choice): ${c.byTest.label} (test ${pm(c.byTest.test)})`;
+}
+
 const mdCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 
 function countsLine(cells: readonly CompareEntry[], rows: readonly SummaryRow[]): string {
@@ -184,25 +235,35 @@ export function compareMarkdown(
     const metric = tr.find((r) => r.row)?.row?.metric;
     lines.push(`## ${task}${metric ? ` (test ${metric})` : ''}`, '');
     lines.push(
-      '| budget | strategy | test | validation | trainable params | search s | total s | search passes |',
+      '| budget | strategy | test | 95 % CI | validation | vs manual (by validation) | trainable params | search s | total s | search passes |',
     );
-    lines.push('|---|---|---|---|---|---|---|---|');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const t of tr) {
       const budget = `${t.budget}${t.budgetParams ? ` (${t.budgetParams})` : ''}`;
       const note = mdCell(failureNote(t));
       const r = t.row;
       if (!r) {
-        lines.push(`| ${budget} | ${t.label} | ${note} | — | — | — | — | — |`);
+        lines.push(`| ${budget} | ${t.label} | ${note} | — | — | — | — | — | — | — |`);
         continue;
       }
       lines.push(
-        `| ${budget} | ${t.label} | ${pm(r.test)}${note ? ` ${note}` : ''} | ${pm(r.validation)} | ${Math.round(r.trainableParams.mean)} | ${r.searchSeconds.mean.toFixed(1)} | ${r.totalSeconds.mean.toFixed(1)} | ${Math.round(r.searchPasses.mean)} |`,
+        `| ${budget} | ${t.label} | ${pm(r.test)}${note ? ` ${note}` : ''} | ${ci(r)} | ${pm(r.validation)} | ${mdCell(versus(r))} | ${Math.round(r.trainableParams.mean)} | ${r.searchSeconds.mean.toFixed(1)} | ${r.totalSeconds.mean.toFixed(1)} | ${Math.round(r.searchPasses.mean)} |`,
       );
     }
     lines.push('');
+    for (const budget of [...new Set(tr.map((r) => r.budget))]) {
+      const choice = manualChoice(rows, task, budget);
+      if (choice) lines.push(`- ${budget}: ${manualLine(choice)}`);
+    }
+    if (tr.some((t) => t.row && manualChoice(rows, task, t.budget))) lines.push('');
   }
   lines.push(
     '"search passes": forward-backward passes on batches during the search (gradient jobs + trial training steps).',
+    '"95 % CI": bootstrap interval of the mean test score over test examples and seeds. "vs manual": the',
+    "per-seed test differences against the manual type with the best mean validation score (a user's choice),",
+    'their mean, a paired bootstrap interval (seeds and test examples) and two-sided sign and permutation',
+    'p-values over seeds (with n seeds neither can go below 2/2^n). An interval that contains 0 means the data',
+    'cannot tell the two apart.',
     '',
   );
   const failed = cells.filter((c): c is FailedCompareCell => c.status === 'failed');
@@ -302,17 +363,22 @@ export function renderCompareReport(
         : '<p class="sub">No run of this task finished.</p>';
     sections.push(`<h2>${esc(task)}: test ${esc(metric)} against trainable parameters</h2>
 ${chart}
-<table><tr><th class="l">budget</th><th class="l">strategy</th><th>test ${esc(metric)}</th><th>validation</th><th>trainable params</th><th>search s</th><th>total s</th></tr>
+<table><tr><th class="l">budget</th><th class="l">strategy</th><th>test ${esc(metric)}</th><th>95 % CI</th><th>validation</th><th class="l">vs manual (by validation)</th><th>trainable params</th><th>search s</th><th>total s</th></tr>
 ${tr
   .map((t) => {
     const r = t.row;
     const name = `<td class="l">${esc(t.budget)}</td><td class="l"><span style="color:${color(t.label)}">■</span> ${esc(t.label)}</td>`;
     const note = failureNote(t);
-    if (!r) return `<tr class="failed">${name}<td class="l" colspan="5">${esc(note)}</td></tr>`;
-    return `<tr>${name}<td>${pm(r.test)}${note ? `<br><small>${esc(note)}</small>` : ''}</td><td>${pm(r.validation)}</td><td>${Math.round(r.trainableParams.mean).toLocaleString('en-US')}</td><td>${r.searchSeconds.mean.toFixed(1)}</td><td>${r.totalSeconds.mean.toFixed(1)}</td></tr>`;
+    if (!r) return `<tr class="failed">${name}<td class="l" colspan="7">${esc(note)}</td></tr>`;
+    return `<tr>${name}<td>${pm(r.test)}${note ? `<br><small>${esc(note)}</small>` : ''}</td><td>${ci(r)}</td><td>${pm(r.validation)}</td><td class="l"><small>${esc(versus(r))}</small></td><td>${Math.round(r.trainableParams.mean).toLocaleString('en-US')}</td><td>${r.searchSeconds.mean.toFixed(1)}</td><td>${r.totalSeconds.mean.toFixed(1)}</td></tr>`;
   })
   .join('')}
-</table>`);
+</table>
+${[...new Set(tr.map((t) => t.budget))]
+  .map((b) => manualChoice(rows, task, b))
+  .filter((c) => c !== null)
+  .map((c) => `<p class="sub">${esc(`${c.byValidation.budget}: ${manualLine(c)}`)}</p>`)
+  .join('\n')}`);
   }
   const costLabels = labels.filter((l) => done.some((c) => c.label === l));
   const cost = costLabels.map((l) => {
