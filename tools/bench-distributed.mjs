@@ -3,8 +3,9 @@
  * The same small comparison three ways, in one sitting: the local executor (cells one after
  * another in the compare process), the bullmq executor with 1 worker, and with 2 workers (a
  * redis-server with a password on a free loopback port, started and stopped here). Every cell uses
- * one ONNX Runtime thread. Prints JSON: wall seconds of each, the 1-worker/2-worker ratio, and the
- * per-cell queue overhead = (1-worker wall - local wall) / cells.
+ * one ONNX Runtime thread. Prints JSON: wall seconds of each, the 1-worker/2-worker ratio, the
+ * per-cell queue overhead = (1-worker wall - local wall) / cells, and the time per cell spent
+ * outside the cells' own runs (wall - sum of result.json totalSeconds) / cells for local and 1 worker.
  *
  *   npm run build && node tools/bench-distributed.mjs [--seeds 4]
  *
@@ -132,6 +133,12 @@ try {
     wallSeconds: { local: local.wall, oneWorker: one.wall, twoWorkers: two.wall },
     ratioOneToTwoWorkers: one.wall / two.wall,
     perCellQueueOverheadSeconds: (one.wall - local.wall) / local.cells,
+    // Time per cell outside the cell's own run (its result.json totalSeconds): process start,
+    // planning and reports for both; for the queue also the job's round trip, polling and the files.
+    perCellOutsideRunSeconds: {
+      local: (local.wall - local.cellSeconds) / local.cells,
+      oneWorker: (one.wall - one.cellSeconds) / one.cells,
+    },
     meanCellSeconds: {
       local: local.cellSeconds / local.cells,
       oneWorker: one.cellSeconds / one.cells,

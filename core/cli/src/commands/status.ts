@@ -65,8 +65,8 @@ export function statusCommand(ctx: CliContext): CommandModule<GlobalArgs, Status
           r.task,
           r.budget,
           String(r.seed),
-          r.state === 'running' && r.worker
-            ? `running on ${r.worker}`
+          (r.state === 'running' || r.state === 'done') && r.worker
+            ? `${r.state} on ${r.worker}`
             : r.state === 'failed'
               ? `failed: ${r.error ?? ''}`.slice(0, 100)
               : r.state,
