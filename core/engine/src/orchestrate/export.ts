@@ -18,7 +18,7 @@ import type { Architecture, Backbone, ModuleTypes, Task, TaskHead } from '@peftk
 import { ConfigError, DataError, decodeSafetensors, encodeSafetensors, moduleId } from '@peftkit/api';
 import { serialize } from '@peftkit/graph';
 import { buildProgram, PeftToolkit } from '@peftkit/nn';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { makeDirs } from '../util/fs.js';
 import { join, resolve } from 'node:path';
 import { loadResolvedConfig } from '../config/load.js';
