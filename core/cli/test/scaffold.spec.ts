@@ -94,7 +94,7 @@ describe('peftkit plugin new', function () {
       { out: () => {}, err: (t) => void (err += t) },
       tmp,
     );
-    expect(code).to.equal(1);
+    expect(code).to.equal(2); // a usage error, as every invalid option value is
     expect(err).to.match(/Invalid values:[\s\S]*tsk/);
   });
 
