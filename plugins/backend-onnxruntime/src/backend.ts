@@ -160,13 +160,7 @@ export class OnnxRuntimeBackend implements TrainingBackend {
   }
 
   private async compileNew(key: string, build: () => Graph): Promise<OrtProgram> {
-    console.error(
-      `[mem] building ${key.slice(0, 60)} rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
-    );
     const g = build();
-    console.error(
-      `[mem] built ${g.nodes.length} nodes rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}`,
-    );
     if (g.outputs.length === 0)
       throw new BackendError(`onnxruntime: program "${key}": the graph has no outputs`);
     const shared = this.options.shareWeights && this.provider === 'cpu';

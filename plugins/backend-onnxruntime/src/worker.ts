@@ -79,9 +79,6 @@ async function handle(req: Request, transfer: ArrayBuffer[]): Promise<unknown> {
       // received here are not referenced after create (they are garbage once this returns).
       await sessions.get(req.key)?.session.release();
       sessions.set(req.key, { session, weightFeeds });
-      console.error(
-        `[mem] compiled ${req.key.slice(0, 60)} rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB, create ${(performance.now() - t0).toFixed(0)} ms`,
-      );
       const result: CompileResult = {
         inputs: [...session.inputNames],
         outputs: [...session.outputNames],
@@ -97,9 +94,6 @@ async function handle(req: Request, transfer: ArrayBuffer[]): Promise<unknown> {
       const t0 = performance.now();
       const out = await program.session.run(feeds, req.fetches);
       const runMs = performance.now() - t0;
-      console.error(
-        `[mem] ran ${req.key.slice(0, 40)} ${JSON.stringify(Object.values(req.feeds)[0]?.shape)} rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB, ${runMs.toFixed(0)} ms`,
-      );
       const outputs: Record<string, TensorData> = {};
       for (const name of req.fetches) outputs[name] = fromOrt(out[name] as ort.Tensor, transfer);
       const result: RunResult = { outputs, runMs };
