@@ -5,6 +5,7 @@
  */
 export * from './backbone.js';
 export * from './backend.js';
+export * from './batches.js';
 export * from './budget.js';
 export * from './cells.js';
 export * from './errors.js';

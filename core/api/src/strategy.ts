@@ -223,6 +223,11 @@ export interface SearchContext {
   readonly rng: Rng;
   /** Number of examples in each split. */
   readonly splitSizes: Readonly<Record<DataSplit, number>>;
+  /**
+   * Token count of each example of a split (what `recipe.groupByLength` groups batches by; see
+   * `searchBatches`). Optional for hand-made contexts: without it batches are not grouped.
+   */
+  readonly splitLengths?: Readonly<Partial<Record<DataSplit, ArrayLike<number>>>>;
   readonly recipes: { readonly search: TrainRecipe; readonly retrain: TrainRecipe };
   readonly modules: ModuleToolkit;
   /** Record an event in the run journal (and show progress). */

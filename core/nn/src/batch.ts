@@ -111,38 +111,7 @@ export function exampleLength(e: EncodedExample): number {
   return Math.max(e.ids.length, e.idsB?.length ?? 0);
 }
 
-/** Number of batches epochBatches makes of `n` examples. */
-export function batchesPerEpoch(n: number, batchSize: number, groupByLength: boolean): number {
-  if (!groupByLength) return Math.ceil(n / batchSize);
-  const mega = batchSize * 16;
-  let count = 0;
-  for (let i = 0; i < n; i += mega) count += Math.ceil(Math.min(mega, n - i) / batchSize);
-  return count;
-}
-
-/**
- * One epoch's batches. The order is `permutation` (drawn by the caller from its seed); with
- * `groupByLength`, consecutive mega-batches of 16 batches are sorted by length before being cut,
- * and the batches are then shuffled with `shuffle`, so batches hold examples of similar length
- * (less padding) while every example is still visited once per epoch.
- */
-export function epochBatches(
-  examples: readonly EncodedExample[],
-  permutation: readonly number[],
-  batchSize: number,
-  groupByLength: boolean,
-  shuffle: <T>(items: T[]) => T[],
-): number[][] {
-  const batches: number[][] = [];
-  if (!groupByLength) {
-    for (let i = 0; i < permutation.length; i += batchSize) batches.push(permutation.slice(i, i + batchSize));
-    return batches;
-  }
-  const mega = batchSize * 16;
-  for (let i = 0; i < permutation.length; i += mega) {
-    const chunk = permutation.slice(i, i + mega);
-    chunk.sort((a, b) => exampleLength(examples[b]!) - exampleLength(examples[a]!) || a - b);
-    for (let j = 0; j < chunk.length; j += batchSize) batches.push(chunk.slice(j, j + batchSize));
-  }
-  return shuffle(batches);
+/** Token count of each example (what `groupByLength` groups batches by). */
+export function exampleLengths(examples: readonly EncodedExample[]): Int32Array {
+  return Int32Array.from(examples, exampleLength);
 }

@@ -118,6 +118,7 @@ export async function runSearchLoop(p: SearchLoopParts): Promise<SearchLoopResul
     seed: p.seed,
     rng: new Rng(p.seed),
     splitSizes: wb.splitSizes(),
+    splitLengths: wb.splitLengths(),
     recipes: p.recipes,
     modules: wb.toolkit,
     emit: (e: StrategyEvent) => {

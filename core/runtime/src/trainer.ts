@@ -14,8 +14,7 @@ import type {
   TrainJob,
   TrainResult,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
-import { batchesPerEpoch, epochBatches } from '@peftkit/nn';
+import { ConfigError, Rng, SplitBatches, deriveSeed } from '@peftkit/api';
 import { type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
 import { Workbench } from './workbench.js';
 
@@ -68,7 +67,13 @@ export async function runTrainJob(
   const train = await wb.compile(spec, 'train');
   const data = wb.data[job.train];
   if (data.length === 0) throw new Error(`train job ${job.id}: split ${job.train} is empty`);
-  const stepsPerEpoch = batchesPerEpoch(data.length, recipe.batchSize, recipe.groupByLength ?? true);
+  const order = new SplitBatches({
+    size: data.length,
+    lengths: (recipe.groupByLength ?? true) ? wb.lengths(job.train) : null,
+    batchSize: recipe.batchSize,
+    seedOf: (epoch) => deriveSeed(job.seed, `order-${epoch}`),
+  });
+  const stepsPerEpoch = order.perEpoch;
   const totalSteps = Math.min(recipe.epochs * stepsPerEpoch, recipe.maxSteps ?? Infinity);
   const metric = wb.parts.task.info.metrics[0]!;
   const optimizer = createOptimizer(recipe);
@@ -97,14 +102,7 @@ export async function runTrainJob(
   const prior = state.seconds;
 
   while (state.epoch < recipe.epochs && state.step < totalSteps) {
-    const rng = new Rng(deriveSeed(job.seed, `order-${state.epoch}`));
-    const batches = epochBatches(
-      data,
-      rng.permutation(data.length),
-      recipe.batchSize,
-      recipe.groupByLength ?? true,
-      (b) => rng.shuffle(b),
-    );
+    const batches = order.epoch(state.epoch);
     let lossSum = 0;
     let batchCount = 0;
     for (const idx of batches) {

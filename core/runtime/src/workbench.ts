@@ -37,6 +37,7 @@ import {
   buildProgram,
   encodeExamples,
   exampleLength,
+  exampleLengths,
   paramFeeds,
   programKey,
 } from '@peftkit/nn';
@@ -112,6 +113,22 @@ export class Workbench {
       'search.weight': order.slice(0, half).map((i) => train[i]!),
       'search.arch': order.slice(half).map((i) => train[i]!),
     };
+  }
+
+  private lengthCache = new Map<DataSplit, Int32Array>();
+
+  /** Token count of each example of a split (what `groupByLength` groups batches by). */
+  lengths(split: DataSplit): Int32Array {
+    let out = this.lengthCache.get(split);
+    if (!out) this.lengthCache.set(split, (out = exampleLengths(this.data[split])));
+    return out;
+  }
+
+  /** Token counts of every split's examples, for a search context. */
+  splitLengths(): Record<DataSplit, Int32Array> {
+    const out = {} as Record<DataSplit, Int32Array>;
+    for (const k of Object.keys(this.data) as DataSplit[]) out[k] = this.lengths(k);
+    return out;
   }
 
   splitSizes(): Record<DataSplit, number> {

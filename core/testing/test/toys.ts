@@ -14,7 +14,7 @@ import type {
   SearchOutcome,
   SearchStrategy,
 } from '@peftkit/api';
-import { Rng, deriveSeed, siteValue } from '@peftkit/api';
+import { Rng, deriveSeed, searchBatches, siteValue } from '@peftkit/api';
 import { type TensorData, type Value, ops } from '@peftkit/graph';
 import { toModuleTypes } from '../src/index.js';
 
@@ -86,17 +86,27 @@ export const toyBias: PeftModuleType = {
 export const toyTypes: ModuleTypes = toModuleTypes([toyLora(), toyBias]);
 
 export type StrategyFlaw =
-  'none' | 'math-random' | 'ignores-resume' | 'test-split' | 'over-budget' | 'rng-in-state';
+  | 'none'
+  | 'math-random'
+  | 'ignores-resume'
+  | 'test-split'
+  | 'over-budget'
+  | 'rng-in-state'
+  | 'ungrouped-batches';
 
 interface ToyState {
+  /** Gradient batches of the training split asked so far. */
+  walked: number;
   archs: Architecture[];
   scores: number[];
   rng: RngState | Rng;
 }
 
 /**
- * Samples three architectures within the budget (each candidate on with probability 1/2, at a random
- * rank), evaluates each freshly initialised on the validation split, one per ask, and keeps the best.
+ * Walks the training split once in gradient batches (loss only, as a search's weight steps would
+ * batch it), then samples three architectures within the budget (each candidate on with
+ * probability 1/2, at a random rank), evaluates each freshly initialised on the validation split,
+ * one per ask, and keeps the best.
  */
 export class ToyBestOf implements SearchStrategy {
   private ctx!: SearchContext;
@@ -128,10 +138,34 @@ export class ToyBestOf implements SearchStrategy {
       }
       archs.push({ modules });
     }
-    this.st = { archs, scores: [], rng: this.flaw === 'rng-in-state' ? this.rng : this.rng.state() };
+    this.st = {
+      walked: 0,
+      archs,
+      scores: [],
+      rng: this.flaw === 'rng-in-state' ? this.rng : this.rng.state(),
+    };
+  }
+
+  /** The training split's first-epoch batches: the search kit's, or plain slices of a permutation. */
+  private batches(): number[][] {
+    const recipe = this.ctx.recipes.search;
+    if (this.flaw !== 'ungrouped-batches')
+      return [...searchBatches(this.ctx, 'train', recipe, 'toy-w').epoch(0)];
+    const perm = new Rng(deriveSeed(this.ctx.seed, 'toy-w-0')).permutation(this.ctx.splitSizes.train);
+    const out: number[][] = [];
+    for (let i = 0; i < perm.length; i += recipe.batchSize) out.push(perm.slice(i, i + recipe.batchSize));
+    return out;
   }
 
   ask(): readonly Job[] | null {
+    const walk = this.batches();
+    if (this.st.walked < walk.length) {
+      const program = { modules: [] };
+      const params = this.ctx.modules.init(program, new Rng(deriveSeed(this.ctx.seed, 'toy-head')));
+      return [
+        { kind: 'gradient', program, params, split: 'train', indices: walk[this.st.walked]!, want: {} },
+      ];
+    }
     const i = this.st.scores.length;
     if (i >= this.st.archs.length) return null;
     const program = { modules: this.st.archs[i]!.modules };
@@ -148,7 +182,11 @@ export class ToyBestOf implements SearchStrategy {
 
   tell(results: readonly JobResult[]): void {
     const r = results[0]!;
-    if (r.kind !== 'evaluate') throw new Error('expected an evaluate result');
+    if (r.kind === 'gradient') {
+      this.st.walked++;
+      return;
+    }
+    if (r.kind !== 'evaluate') throw new Error('expected an evaluate or gradient result');
     this.st.scores.push(r.metrics.accuracy ?? 0);
     if (this.flaw !== 'rng-in-state') this.st.rng = this.rng.state();
   }

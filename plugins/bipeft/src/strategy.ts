@@ -31,7 +31,7 @@ import type {
   Metrics,
   RngState,
 } from '@peftkit/api';
-import { Rng, checkBudgetFloor, deriveSeed } from '@peftkit/api';
+import { Rng, type SplitBatches, checkBudgetFloor, deriveSeed, searchBatches } from '@peftkit/api';
 import { type Optimizer, type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
 import { architectureStep } from './arch-step.js';
 import type { BipeftOptions } from './options.js';
@@ -46,10 +46,13 @@ type Pending = 'arch' | 'weight' | 'eval' | 'done';
 interface State {
   pending: Pending;
   epoch: number;
-  /** Position in the current epoch's weight-batch order. */
+  /** Index of the next weight batch in the current epoch (search kit `SplitBatches`). */
   cursor: number;
   archEpoch: number;
+  /** Index of the next architecture batch in the architecture half's current pass. */
   archCursor: number;
+  /** Cursors count batches (checkpoints written before counted examples). */
+  cursorUnit?: 'batch';
   stage: 'binary' | 'dimension';
   step: number;
   stopped: 'schedule' | 'epochs' | null;
@@ -77,6 +80,8 @@ export class BipeftStrategy implements SearchStrategy {
   private ctx!: SearchContext;
   private net!: Supernet;
   private st!: State;
+  private weightBatches!: SplitBatches;
+  private archBatches!: SplitBatches;
   private rng!: Rng;
   private weightOpt!: Optimizer;
   private archOpt!: Optimizer;
@@ -110,7 +115,7 @@ export class BipeftStrategy implements SearchStrategy {
   }
 
   private get batchesPerEpoch(): number {
-    return Math.ceil(this.ctx.splitSizes['search.weight'] / this.recipe.batchSize);
+    return this.weightBatches.perEpoch;
   }
 
   /** Weight steps of the configured search (recipe.maxSteps caps it, for smoke runs). */
@@ -125,6 +130,8 @@ export class BipeftStrategy implements SearchStrategy {
 
   start(ctx: SearchContext, resumed?: unknown): void {
     this.ctx = ctx;
+    this.weightBatches = searchBatches(ctx, 'search.weight', this.recipe, 'bipeft-w');
+    this.archBatches = searchBatches(ctx, 'search.arch', this.recipe, 'bipeft-a');
     const entanglement = this.opts.mode === 'entangled' ? 'entangled' : 'disentangled';
     this.weightOpt = createOptimizer(this.recipe);
     this.archOpt = createOptimizer({
@@ -140,6 +147,12 @@ export class BipeftStrategy implements SearchStrategy {
       this.st = resumed as State;
       // Checkpoints written before budget filling existed lack it.
       this.st.prunedImportance ??= {};
+      if (this.st.cursorUnit !== 'batch') {
+        // Older checkpoints counted examples (whole batches, never grouped by length).
+        this.st.cursor /= this.recipe.batchSize;
+        this.st.archCursor = Math.ceil(this.st.archCursor / this.recipe.batchSize);
+        this.st.cursorUnit = 'batch';
+      }
       this.rng = Rng.fromState(this.st.rng);
       this.net = new Supernet(ctx.space.candidates, ctx.modules, entanglement, this.st.net);
       this.weightOpt.restore(this.st.weightOpt);
@@ -157,6 +170,7 @@ export class BipeftStrategy implements SearchStrategy {
       cursor: 0,
       archEpoch: 0,
       archCursor: 0,
+      cursorUnit: 'batch',
       stage: this.opts.mode === 'dimension-then-binary' ? 'dimension' : 'binary',
       step: 0,
       stopped: null,
@@ -220,23 +234,16 @@ export class BipeftStrategy implements SearchStrategy {
   }
 
   private weightBatch(): number[] {
-    const order = new Rng(deriveSeed(this.ctx.seed, `bipeft-w-${this.st.epoch}`)).permutation(
-      this.ctx.splitSizes['search.weight'],
-    );
-    return order.slice(this.st.cursor, this.st.cursor + this.recipe.batchSize);
+    return this.weightBatches.at(this.st.epoch, this.st.cursor);
   }
 
+  /** The next batch of the architecture half (its own passes, restarted when used up). */
   private archBatch(): number[] {
-    const n = this.ctx.splitSizes['search.arch'];
-    const bs = this.recipe.batchSize;
-    if (this.st.archCursor >= n) {
+    if (this.st.archCursor >= this.archBatches.perEpoch) {
       this.st.archEpoch++;
       this.st.archCursor = 0;
     }
-    const order = new Rng(deriveSeed(this.ctx.seed, `bipeft-a-${this.st.archEpoch}`)).permutation(n);
-    const idx = order.slice(this.st.archCursor, this.st.archCursor + bs);
-    this.st.archCursor += bs;
-    return idx;
+    return this.archBatches.at(this.st.archEpoch, this.st.archCursor++);
   }
 
   /** Which architecture space this iteration's architecture step optimises. */
@@ -417,7 +424,7 @@ export class BipeftStrategy implements SearchStrategy {
       kept: this.net.alive().length,
       frozen: Object.keys(this.net.s.frozen).length,
     });
-    st.cursor += this.recipe.batchSize;
+    st.cursor++;
     if (finished) {
       st.stopped = 'schedule';
       st.pending = 'eval';
@@ -428,7 +435,7 @@ export class BipeftStrategy implements SearchStrategy {
       st.pending = 'eval';
       return;
     }
-    if (st.cursor >= this.ctx.splitSizes['search.weight']) {
+    if (st.cursor >= this.batchesPerEpoch) {
       st.cursor = 0;
       st.epoch++;
       if (this.opts.evaluateEachEpoch || st.epoch >= this.recipe.epochs) {
@@ -494,8 +501,7 @@ export class BipeftStrategy implements SearchStrategy {
       architecture: arch,
       summary: {
         steps: this.st.step,
-        epochs:
-          this.st.epoch + (this.st.cursor > 0 ? this.st.cursor / this.ctx.splitSizes['search.weight'] : 0),
+        epochs: this.st.epoch + this.st.cursor / this.batchesPerEpoch,
         stoppedBy: this.st.stopped,
         rounds: this.st.rounds,
         folds: this.st.folds,

@@ -34,7 +34,15 @@ import type {
   TrainRecipe,
   TrainResult,
 } from '@peftkit/api';
-import { ConfigError, Rng, deriveSeed, matchPoints, moduleId } from '@peftkit/api';
+import {
+  ConfigError,
+  Rng,
+  type SplitBatches,
+  deriveSeed,
+  matchPoints,
+  moduleId,
+  searchBatches,
+} from '@peftkit/api';
 import { type Optimizer, type OptimizerState, clipGradNorm, createOptimizer, lrAt } from '@peftkit/train';
 import { TripletImportance } from './importance.js';
 import { ADALORA, DEFAULT_ALPHA } from './module.js';
@@ -154,7 +162,10 @@ interface Target {
 interface State {
   pending: 'train' | 'eval' | 'test' | 'done';
   epoch: number;
+  /** Index of the next batch in the current epoch (search kit `SplitBatches`). */
   cursor: number;
+  /** The cursor counts batches (checkpoints written before counted examples). */
+  cursorUnit?: 'batch';
   step: number;
   params: ParamSet;
   optimizer: OptimizerState;
@@ -186,7 +197,7 @@ export class AdaLoraStrategy implements SearchStrategy {
   private optimizer!: Optimizer;
   private importance!: TripletImportance;
   private mark = 0;
-  private order: { epoch: number; perm: number[] } | null = null;
+  private batches!: SplitBatches;
   private warning: string | null = null;
 
   constructor(options: AdaLoraOptions = {}) {
@@ -211,7 +222,7 @@ export class AdaLoraStrategy implements SearchStrategy {
   }
 
   private get batchesPerEpoch(): number {
-    return Math.ceil(this.ctx.splitSizes[TRAIN] / this.recipe.batchSize);
+    return this.batches.perEpoch;
   }
 
   private get moduleOptions(): Record<string, unknown> {
@@ -222,10 +233,16 @@ export class AdaLoraStrategy implements SearchStrategy {
     this.ctx = ctx;
     this.mark = performance.now();
     this.resolveTargets();
+    this.batches = searchBatches(ctx, TRAIN, this.recipe, 'adalora-order');
     this.schedule = this.makeSchedule();
     this.optimizer = createOptimizer(this.recipe);
     if (resumed) {
       this.st = resumed as State;
+      if (this.st.cursorUnit !== 'batch') {
+        // Older checkpoints counted examples (whole batches, never grouped by length).
+        this.st.cursor /= this.recipe.batchSize;
+        this.st.cursorUnit = 'batch';
+      }
       this.optimizer.restore(this.st.optimizer);
       this.importance = new TripletImportance(this.o.beta1, this.o.beta2, this.st.importance);
       return;
@@ -236,6 +253,7 @@ export class AdaLoraStrategy implements SearchStrategy {
       pending: 'train',
       epoch: 0,
       cursor: 0,
+      cursorUnit: 'batch',
       step: 0,
       params: ctx.modules.init(this.program(), new Rng(deriveSeed(ctx.seed, 'adalora-init'))),
       optimizer: this.optimizer.state(),
@@ -349,12 +367,7 @@ export class AdaLoraStrategy implements SearchStrategy {
   }
 
   private batch(): number[] {
-    const n = this.ctx.splitSizes[TRAIN];
-    if (!this.order || this.order.epoch !== this.st.epoch) {
-      const perm = new Rng(deriveSeed(this.ctx.seed, `adalora-order-${this.st.epoch}`)).permutation(n);
-      this.order = { epoch: this.st.epoch, perm };
-    }
-    return this.order.perm.slice(this.st.cursor, this.st.cursor + this.recipe.batchSize);
+    return this.batches.at(this.st.epoch, this.st.cursor);
   }
 
   ask(): readonly Job[] | null {
@@ -415,7 +428,7 @@ export class AdaLoraStrategy implements SearchStrategy {
     const budget = this.allocate(grads);
     st.lossSum += r.loss;
     st.batches++;
-    st.cursor += this.recipe.batchSize;
+    st.cursor++;
     const kept = this.kept();
     this.ctx.emit({
       type: 'step',
@@ -428,7 +441,7 @@ export class AdaLoraStrategy implements SearchStrategy {
       budget,
       kept,
     });
-    const epochDone = st.cursor >= this.ctx.splitSizes[TRAIN];
+    const epochDone = st.cursor >= this.batchesPerEpoch;
     const stop = st.step >= this.schedule.total;
     if (!epochDone && !stop) return;
     st.curve.push(st.lossSum / Math.max(1, st.batches));

@@ -38,7 +38,15 @@ import type {
   SearchStrategy,
   StrategyCheckContext,
 } from '@peftkit/api';
-import { ConfigError, Rng, checkBudgetFloor, deriveSeed, greedyUnderBudget } from '@peftkit/api';
+import {
+  ConfigError,
+  Rng,
+  type SplitBatches,
+  checkBudgetFloor,
+  deriveSeed,
+  greedyUnderBudget,
+  searchBatches,
+} from '@peftkit/api';
 import {
   AdamFamily,
   type Optimizer,
@@ -67,9 +75,13 @@ interface State {
   phase: Phase;
   step: number;
   epoch: number;
+  /** Index of the next weight batch in the current epoch (search kit `SplitBatches`). */
   cursor: number;
   archEpoch: number;
+  /** Index of the next architecture batch in the architecture half's current pass. */
   archCursor: number;
+  /** Cursors count batches (checkpoints written before counted examples). */
+  cursorUnit?: 'batch';
   logits: Float32Array;
   params: ParamSet;
   weightOpt: OptimizerState;
@@ -104,7 +116,8 @@ export class S3DeltaStrategy implements SearchStrategy {
   private archOpt!: Optimizer;
   /** The sample the pending jobs were built with (rebuilt by `ask` after a resume). */
   private sample: ConcreteSample | null = null;
-  private order: { epoch: number; perm: number[] } | null = null;
+  private weightBatches!: SplitBatches;
+  private archBatches!: SplitBatches;
 
   constructor(options: S3DeltaOptions = {}) {
     this.opts = {
@@ -131,7 +144,7 @@ export class S3DeltaStrategy implements SearchStrategy {
   }
 
   private get batchesPerEpoch(): number {
-    return Math.ceil(this.ctx.splitSizes['search.weight'] / this.recipe.batchSize);
+    return this.weightBatches.perEpoch;
   }
 
   private get totalSteps(): number {
@@ -168,6 +181,8 @@ export class S3DeltaStrategy implements SearchStrategy {
         gated: true,
       })),
     };
+    this.weightBatches = searchBatches(ctx, 'search.weight', this.recipe, 's3delta-w');
+    this.archBatches = searchBatches(ctx, 'search.arch', this.recipe, 's3delta-a');
     this.weightOpt = createOptimizer(this.recipe);
     this.archOpt = new AdamFamily(true, {
       betas: this.opts.archBetas,
@@ -176,6 +191,12 @@ export class S3DeltaStrategy implements SearchStrategy {
     });
     if (resumed) {
       this.st = resumed as State;
+      if (this.st.cursorUnit !== 'batch') {
+        // Older checkpoints counted examples (whole batches, never grouped by length).
+        this.st.cursor /= this.recipe.batchSize;
+        this.st.archCursor = Math.ceil(this.st.archCursor / this.recipe.batchSize);
+        this.st.cursorUnit = 'batch';
+      }
       this.weightOpt.restore(this.st.weightOpt);
       this.archOpt.restore(this.st.archOpt);
       return;
@@ -190,6 +211,7 @@ export class S3DeltaStrategy implements SearchStrategy {
       cursor: 0,
       archEpoch: 0,
       archCursor: 0,
+      cursorUnit: 'batch',
       // The released code initialises every logit to 0 (p_i = B / Σ n at the first step).
       logits: new Float32Array(this.candidates.length),
       params,
@@ -256,26 +278,16 @@ export class S3DeltaStrategy implements SearchStrategy {
   }
 
   private weightBatch(): number[] {
-    const n = this.ctx.splitSizes['search.weight'];
-    if (!this.order || this.order.epoch !== this.st.epoch) {
-      const perm = new Rng(deriveSeed(this.ctx.seed, `s3delta-w-${this.st.epoch}`)).permutation(n);
-      this.order = { epoch: this.st.epoch, perm };
-    }
-    return this.order.perm.slice(this.st.cursor, this.st.cursor + this.recipe.batchSize);
+    return this.weightBatches.at(this.st.epoch, this.st.cursor);
   }
 
-  /** The next batch of the architecture half (its own shuffled pass, restarted when used up). */
+  /** The next batch of the architecture half (its own passes, restarted when used up). */
   private nextArchBatch(): number[] {
-    const n = this.ctx.splitSizes['search.arch'];
-    const bs = this.recipe.batchSize;
-    if (this.st.archCursor >= n) {
+    if (this.st.archCursor >= this.archBatches.perEpoch) {
       this.st.archEpoch++;
       this.st.archCursor = 0;
     }
-    const perm = new Rng(deriveSeed(this.ctx.seed, `s3delta-a-${this.st.archEpoch}`)).permutation(n);
-    const idx = perm.slice(this.st.archCursor, this.st.archCursor + bs);
-    this.st.archCursor += bs;
-    return idx;
+    return this.archBatches.at(this.st.archEpoch, this.st.archCursor++);
   }
 
   private beginStep(): void {
@@ -453,7 +465,7 @@ export class S3DeltaStrategy implements SearchStrategy {
     const lr = this.lrWeight();
     this.weightOpt.step(st.params, grads, lr);
     st.step++;
-    st.cursor += this.recipe.batchSize;
+    st.cursor++;
     this.ctx.emit({
       type: 'step',
       step: st.step,
@@ -468,7 +480,7 @@ export class S3DeltaStrategy implements SearchStrategy {
       archGradNorm: st.archGradNorm,
     });
     let evaluate = false;
-    if (st.cursor >= this.ctx.splitSizes['search.weight']) {
+    if (st.cursor >= this.batchesPerEpoch) {
       st.cursor = 0;
       st.epoch++;
       evaluate = st.epoch % this.recipe.evalEvery === 0;
@@ -543,7 +555,7 @@ export class S3DeltaStrategy implements SearchStrategy {
       architecture,
       summary: {
         steps: st.step,
-        epochs: st.epoch + st.cursor / Math.max(1, this.ctx.splitSizes['search.weight']),
+        epochs: st.epoch + st.cursor / this.batchesPerEpoch,
         gradientJobs,
         jobs: { ...st.jobs },
         gradientJobsPerArchitectureStep: this.opts.firstOrder ? 2 : 4,

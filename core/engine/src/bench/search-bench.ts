@@ -195,6 +195,7 @@ export async function runSearchBench(o: SearchBenchOptions): Promise<SearchBench
         seed,
         rng: new Rng(seed),
         splitSizes: wb.splitSizes(),
+        splitLengths: wb.splitLengths(),
         recipes: { search: recipe, retrain: recipe },
         modules: wb.toolkit,
         emit: (e: StrategyEvent) => {

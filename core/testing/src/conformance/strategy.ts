@@ -23,6 +23,9 @@
  * - the test split: never trained on, selected on or scored during the search; once a job has read
  *   it, no further training or gradient job follows, and the outcome carries the `final` model it
  *   scored;
+ * - batching: a split the search takes gradient batches of is walked in epochs (the first epoch's
+ *   batches visit every example once) and, with `recipe.groupByLength` (the default), grouped by
+ *   length as the trainer groups them (`searchBatches` from @peftkit/api does both);
  * - determinism: a second run with the same seed asks for exactly the same jobs (compared by
  *   fingerprint) and gives the same outcome (wall-clock `seconds` aside);
  * - resume: a new instance started with a copy of state() taken after k asks (k = 0, about N/3,
@@ -107,6 +110,8 @@ export interface SearchStrategySuiteOptions {
 interface KitWorkbench {
   readonly toolkit: ModuleToolkit;
   splitSizes(): Record<DataSplit, number>;
+  splitLengths(): Record<DataSplit, ArrayLike<number>>;
+  lengths(split: DataSplit): ArrayLike<number>;
 }
 interface EngineApi {
   Workbench: new (parts: {
@@ -205,6 +210,7 @@ function context(env: Env, events: StrategyEvent[]): SearchContext {
     seed: env.seed,
     rng: new Rng(env.seed),
     splitSizes: env.wb.splitSizes(),
+    splitLengths: env.wb.splitLengths(),
     recipes: { search: env.recipe, retrain: env.recipe },
     modules: env.wb.toolkit,
     emit: (e) => void events.push(e),
@@ -339,6 +345,53 @@ function comparable(o: SearchOutcome): unknown {
   });
 }
 
+/**
+ * Problems of a search's own batching (gradient jobs), by split. The first epoch is the first
+ * batches whose sizes add up to the split: they must hold every example once. With grouping (the
+ * recipe's default), and a split that fits in one mega-batch of 16 batches, the trainer's rule
+ * sorts the whole split by length before cutting it, so the batches' length ranges add up to at
+ * most the split's own range; ungrouped batches of random examples exceed it.
+ */
+function batchProblems(env: Env, batches: Map<DataSplit, number[][]>, grouped: boolean): string[] {
+  const problems: string[] = [];
+  for (const [split, list] of batches) {
+    const n = env.wb.splitSizes()[split];
+    const epoch: number[][] = [];
+    let seen = 0;
+    for (const b of list) {
+      if (seen >= n) break;
+      epoch.push(b);
+      seen += b.length;
+    }
+    if (seen < n) continue; // the search ended within its first epoch of this split
+    const visits = new Int32Array(n);
+    for (const b of epoch) for (const i of b) visits[i]!++;
+    if (seen !== n || visits.some((v) => v !== 1)) {
+      problems.push(`${split}: the first ${epoch.length} batches do not visit every example once (an epoch)`);
+      continue;
+    }
+    const batchSize = Math.max(...epoch.map((b) => b.length));
+    if (!grouped || n > 16 * batchSize) continue;
+    const lengths = env.wb.lengths(split);
+    const range = (idx: readonly number[]) => {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const i of idx) {
+        lo = Math.min(lo, lengths[i]!);
+        hi = Math.max(hi, lengths[i]!);
+      }
+      return hi - lo;
+    };
+    const spread = epoch.reduce((a, b) => a + range(b), 0);
+    const whole = range(Array.from({ length: n }, (_, i) => i));
+    if (spread > whole)
+      problems.push(
+        `${split}: with groupByLength the first epoch's batches span ${spread} tokens of length in all, more than the split's range ${whole}: batches are not grouped by length (use searchBatches from @peftkit/api)`,
+      );
+  }
+  return problems;
+}
+
 function describeBatch(jobs: readonly Job[]): string {
   return jobs
     .map(
@@ -358,6 +411,8 @@ interface Trace {
   states: Map<number, unknown>;
   /** Violations of the test-split rule. */
   testProblems: string[];
+  /** Indices of each gradient job, by split, in the order asked (repeats in a row once). */
+  gradientBatches: Map<DataSplit, number[][]>;
 }
 
 interface DriveOptions {
@@ -382,6 +437,7 @@ async function drive(env: Env, factory: Factory<SearchStrategy>, d: DriveOptions
     outcome: null as unknown as SearchOutcome,
     states: new Map(),
     testProblems: [],
+    gradientBatches: new Map(),
   };
   const sizes = env.wb.splitSizes();
   const trainIds = new Set<string>();
@@ -423,6 +479,13 @@ async function drive(env: Env, factory: Factory<SearchStrategy>, d: DriveOptions
             `${label}: a ${job.kind} job after the test split was read (the search must be over by then)`,
           );
         testRead ||= readsTest;
+        if (job.kind === 'gradient') {
+          // Several passes on one batch in a row (a second-order step) count as one batch.
+          const list = trace.gradientBatches.get(job.split) ?? [];
+          const last = list[list.length - 1];
+          if (!last || last.join() !== job.indices.join()) list.push([...job.indices]);
+          trace.gradientBatches.set(job.split, list);
+        }
       }
     }
     const fp = fingerprint(jobs);
@@ -505,6 +568,16 @@ export function describeSearchStrategy(
     it('never trains, selects or scores trials on the test split during the search', async () => {
       const r = await reference();
       expect(r.testProblems, r.testProblems.join('\n')).to.deep.equal([]);
+    });
+
+    it('walks each split it takes gradient batches of in epochs, grouped by length (recipe.groupByLength)', async () => {
+      const r = await reference();
+      const problems = batchProblems(
+        await environment(),
+        r.gradientBatches,
+        opts.recipe?.groupByLength ?? true,
+      );
+      expect(problems, problems.join('\n')).to.deep.equal([]);
     });
 
     it('is deterministic: the same seed asks for the same jobs and gives the same outcome', async () => {
