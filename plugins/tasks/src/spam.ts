@@ -48,6 +48,13 @@ export const spamOptionsSchema: OptionSchema = {
         'Use at most this many training mails (a seeded, label-stratified sample of the training split; ' +
         'validation and test stay whole), to keep CPU runs short.',
     },
+    restToTest: {
+      type: 'boolean',
+      default: false,
+      description:
+        'With maxTrain: the training mails left out of the sample are added to the test split, so that ' +
+        'the test set uses the whole corpus (they are never trained on, and no text is in two splits).',
+    },
     splitSeed: splitSeedOption,
   },
 };
@@ -152,6 +159,9 @@ export function createSpamTask(options: Record<string, unknown> = {}): Task {
   const fullTrain = train.length;
   const trainUsed =
     maxTrain !== undefined ? sampleStratified(train, (e) => e.label, maxTrain, rng.fork('sample')) : train;
+  const used = new Set(trainUsed);
+  const rest = o.restToTest ? train.filter((e) => !used.has(e)) : [];
+  const testAll = [...test, ...rest];
   const names = ['ham', 'spam'];
   const description =
     `SpamAssassin public corpus (data PDDL-1.0 AND CC0-1.0), ${thousands(mails.length)} e-mails from the npm ` +
@@ -167,9 +177,12 @@ export function createSpamTask(options: Record<string, unknown> = {}): Task {
     `splitSeed ${splitSeed} (independent of the training seed, so every seed and strategy sees the same ` +
     `test set), stratified by label 70/10/20` +
     (trainUsed.length < fullTrain
-      ? `; ${thousands(trainUsed.length)} of the ${thousands(fullTrain)} training mails are used (seeded, stratified sample)`
+      ? `; ${thousands(trainUsed.length)} of the ${thousands(fullTrain)} training mails are used (seeded, stratified sample)` +
+        (rest.length > 0
+          ? ` and the other ${thousands(rest.length)} are added to the test split, which so uses the whole corpus`
+          : '')
       : '') +
-    `. Sizes: ${balanceText({ train: trainUsed, validation, test }, names)}. ` +
+    `. Sizes: ${balanceText({ train: trainUsed, validation, test: testAll }, names)}. ` +
     `F1 of the spam class comes first because the classes are imbalanced.`;
   const toExample = (e: SpamExample): Example => ({ text: e.text, label: e.label });
   return {
@@ -185,7 +198,7 @@ export function createSpamTask(options: Record<string, unknown> = {}): Task {
     splits: {
       train: trainUsed.map(toExample),
       validation: validation.map(toExample),
-      test: test.map(toExample),
+      test: testAll.map(toExample),
     },
   };
 }

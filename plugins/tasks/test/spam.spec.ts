@@ -87,4 +87,17 @@ describe('spam task', () => {
     expect(createSpamTask({ maxTrain: 600 }).splits.train).to.deep.equal(small.splits.train);
     expect(small.info.description).to.match(/600 of the 4,021 training mails are used/);
   });
+
+  it('restToTest adds the training mails left out by maxTrain to the test split: the whole corpus is used', () => {
+    const full = createSpamTask();
+    const task = createSpamTask({ maxTrain: 600, restToTest: true });
+    expect(task.splits.train).to.deep.equal(createSpamTask({ maxTrain: 600 }).splits.train);
+    expect(task.splits.validation).to.deep.equal(full.splits.validation);
+    expect(task.splits.test.slice(0, full.splits.test.length)).to.deep.equal(full.splits.test);
+    expect(task.splits.test).to.have.length(full.splits.test.length + 4021 - 600);
+    const count = (t: typeof task) => SPLITS.reduce((n, s) => n + t.splits[s].length, 0);
+    expect(count(task)).to.equal(count(full));
+    expect(textsInTwoSplits(task)).to.deep.equal([]);
+    expect(task.info.description).to.match(/the other 3,421 are added to the test split/);
+  });
 });
