@@ -10,6 +10,12 @@
  * search and the re-trained test accuracy.
  *
  *   node tools/bench-early-selection.mjs [--seeds 1,2,3] [--rounds 20,40,70,100] [--dir DIR]
+ *                                        [--passes-only]
+ *
+ * `--passes-only` skips the full searches (without early selection a search always takes every
+ * epoch's passes: epochs × batches per epoch × 2, read from the run's `search-start` event) and
+ * re-trains for one epoch: the pass ratios as a function of T at a fraction of the time, without
+ * wall times or test scores.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -25,18 +31,26 @@ const arg = (name, fallback) => {
 const seeds = arg('seeds', '1,2,3').split(',').map(Number);
 const roundsList = arg('rounds', '20,40,70,100').split(',').map(Number);
 const dir = arg('dir', mkdtempSync(join(tmpdir(), 'peftkit-early-selection-')));
+const passesOnly = process.argv.includes('--passes-only');
 
 function run(label, preset, seed, sets) {
   const out = join(dir, `${label}-s${seed}`);
   const args = ['core/cli/dist/src/main.js', 'search', '--preset', preset, '--set', `seeds=[${seed}]`];
-  for (const s of [...sets, `output.dir=${out}`]) args.push('--set', s);
+  const extra = passesOnly ? ['recipes.retrain.epochs=1'] : [];
+  for (const s of [...sets, ...extra, `output.dir=${out}`]) args.push('--set', s);
   execFileSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   const runDir = readdirSync(out).map((d) => join(out, d))[0];
   const r = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8'));
+  const start = readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"search-start"'))
+    .map((l) => JSON.parse(l))[0];
   const line = {
     label,
     seed,
     passes: r.searchCompute.gradientJobs,
+    // Without early selection: every epoch, a weight and an architecture pass per batch.
+    fullPasses: start.epochs * start.batchesPerEpoch * 2,
     evaluations: r.searchCompute.evaluateJobs,
     searchSeconds: Math.round(r.timings.searchSeconds * 10) / 10,
     stoppedBy: r.search.stoppedBy,
@@ -51,7 +65,7 @@ function run(label, preset, seed, sets) {
 
 const rows = [];
 for (const seed of seeds) {
-  rows.push(run('full', 'ablation-no-early-selection', seed, []));
+  if (!passesOnly) rows.push(run('full', 'ablation-no-early-selection', seed, []));
   for (const T of roundsList)
     rows.push(
       run(`T${T}`, 'bipeft-sentiment', seed, [
@@ -62,15 +76,22 @@ for (const seed of seeds) {
 }
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const full = Object.fromEntries(rows.filter((r) => r.label === 'full').map((r) => [r.seed, r]));
-const summary = ['full', ...roundsList.map((T) => `T${T}`)].map((label) => {
+const labels = [...(passesOnly ? [] : ['full']), ...roundsList.map((T) => `T${T}`)];
+const summary = labels.map((label) => {
   const rs = rows.filter((r) => r.label === label);
-  return {
+  const common = {
     label,
     passes: mean(rs.map((r) => r.passes)),
-    passRatio: mean(rs.map((r) => r.passes / full[r.seed].passes)),
+    passRatio: mean(rs.map((r) => r.passes / (passesOnly ? r.fullPasses : full[r.seed].passes))),
+    passesPerSeed: rs.map((r) => r.passes),
+    stoppedBy: rs.map((r) => r.stoppedBy),
+    budgetUse: mean(rs.map((r) => r.trainableParams / r.budget)),
+  };
+  if (passesOnly) return common;
+  return {
+    ...common,
     searchSeconds: mean(rs.map((r) => r.searchSeconds)),
     secondsRatio: mean(rs.map((r) => r.searchSeconds / full[r.seed].searchSeconds)),
-    budgetUse: mean(rs.map((r) => r.trainableParams / r.budget)),
     test: mean(rs.map((r) => r.test)),
     testPerSeed: rs.map((r) => r.test),
   };
