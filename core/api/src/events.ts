@@ -2,7 +2,7 @@
  * Run events: what the engine journals and reporters display. Extension points `reporter` and
  * `executor` live here too, since both are driven by the engine.
  */
-import type { CellRunner, CellWorker, CellWorkerContext } from './cells.js';
+import type { CellRunner, CellWorker, CellWorkerContext, RunSpec } from './cells.js';
 import type { Job, JobResult, Logger } from './strategy.js';
 
 export interface RunEvent {
@@ -42,6 +42,11 @@ export interface ExecutorContext {
    * the same workbench from it (same plugins, backbone, task and seed).
    */
   readonly config: unknown;
+  /**
+   * The run as a self-contained spec (engine runs give it): what an executor that trains search
+   * trials in other processes sends with them. `id` is stable for the run across resumes.
+   */
+  readonly run?: RunSpec & { id: string };
 }
 
 /** Runs batches of jobs; results come back in the order of the jobs. */

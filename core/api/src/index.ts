@@ -1,7 +1,7 @@
 /**
  * @peftkit/api: what plugin authors import. Extension-point interfaces (each documented with its
  * call order and invariants), the plain data types that flow between them, and a few shared
- * utilities (the seeded RNG, error types). No engine logic lives here.
+ * utilities (the seeded RNG, error types, the safetensors and state codecs). No engine logic lives here.
  */
 export * from './backbone.js';
 export * from './backend.js';
@@ -17,7 +17,9 @@ export * from './rng.js';
 export * from './safetensors.js';
 export * from './search-kit.js';
 export * from './space.js';
+export * from './state.js';
 export * from './strategy.js';
 export * from './task.js';
 export * from './targets.js';
 export * from './text.js';
+export * from './wire.js';

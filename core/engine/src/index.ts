@@ -42,6 +42,7 @@ export * from './orchestrate/compare.js';
 export * from './orchestrate/compare-plan.js';
 export * from './orchestrate/cell-execution.js';
 export * from './orchestrate/cell-worker.js';
+export * from './orchestrate/trial-worker.js';
 export * from './report/compare-report.js';
 export * from './orchestrate/selfcheck.js';
 export * from './tensorboard/index.js';

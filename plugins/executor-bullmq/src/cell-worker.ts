@@ -1,37 +1,56 @@
 /**
- * The worker's side (`peftkit worker`): a BullMQ worker that takes cell jobs, checks their size,
- * runs each with the engine's runCell over this worker's own plugins, and returns the run
- * directory's files. A cell that fails (a bad configuration, a plugin this worker lacks, a
- * training error) fails for good, with its message for the coordinator: running it again would
- * fail the same way. A worker that dies mid-cell stops renewing its lock; another worker's stalled
- * check then queues the cell again (`maxStalledCount` times at most).
+ * The worker's side (`peftkit worker`): a BullMQ worker that takes cell jobs and trial jobs, checks
+ * their size, runs each with the engine over this worker's own plugins (`runCell`: a whole run;
+ * `runTrial`: one search trial on a workbench rebuilt from the trial's run), and returns the
+ * outcome. A job that fails (a bad configuration, a plugin this worker lacks, a training error)
+ * fails for good, with its message for the coordinator: running it again would fail the same way.
+ * A worker that dies mid-job stops renewing its lock; another worker's stalled check then queues
+ * the job again (`maxStalledCount` times at most).
  */
-import type { CellSpec, CellWorker, CellWorkerContext } from '@peftkit/api';
-import { UnrecoverableError, Worker } from 'bullmq';
+import type { CellSpec, CellWorker, CellWorkerContext, TrialSpec } from '@peftkit/api';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { hostname } from 'node:os';
 import { connect } from './connection.js';
 import type { BullmqOptions } from './options.js';
-import { checkJobSize, encodeOutput, type WireOutput } from './wire.js';
+import {
+  checkJobSize,
+  encodeOutput,
+  encodeTrialOutput,
+  type WireOutput,
+  type WireTrialOutput,
+} from './wire.js';
 
 export async function serveCells(options: BullmqOptions, ctx: CellWorkerContext): Promise<CellWorker> {
   const name = options.name ?? `${hostname()}-${process.pid}`;
   const redis = connect(options.url, ctx.log, `worker ${name}`);
-  const worker = new Worker<CellSpec, WireOutput>(
+  const run = async (job: Job): Promise<WireOutput | WireTrialOutput> => {
+    if (job.name === 'cell') {
+      const spec = job.data as CellSpec;
+      const { files } = await ctx.runCell(spec, ctx.log);
+      return encodeOutput({ worker: name, files }, options.maxResultMB);
+    }
+    if (job.name === 'trial') {
+      const out = await ctx.runTrial(job.data as TrialSpec, ctx.log);
+      return encodeTrialOutput(name, out, options.maxResultMB);
+    }
+    throw new Error(`unknown job kind "${job.name}" (expected cell or trial)`);
+  };
+  const worker = new Worker(
     options.queue,
     async (job) => {
-      let out: WireOutput;
+      const what = `${job.name} ${(job.data as { title?: unknown } | null)?.title ?? job.id}`;
+      let out: WireOutput | WireTrialOutput;
       try {
         checkJobSize(job.data, options.maxJobMB);
         await job.updateProgress({ worker: name });
-        ctx.log.info(`${name}: cell ${job.data.title ?? job.id} started`);
-        const { files } = await ctx.runCell(job.data, ctx.log);
-        out = encodeOutput({ worker: name, files }, options.maxResultMB);
+        ctx.log.info(`${name}: ${what} started`);
+        out = await run(job);
       } catch (e) {
         const message = `on worker ${name}: ${e instanceof Error ? e.message : String(e)}`;
-        ctx.log.warn(`${name}: cell ${job.id} failed ${message}`);
+        ctx.log.warn(`${name}: ${job.name} ${job.id} failed ${message}`);
         throw new UnrecoverableError(message);
       }
-      ctx.log.info(`${name}: cell ${job.data.title ?? job.id} done`);
+      ctx.log.info(`${name}: ${what} done`);
       return out;
     },
     {
@@ -45,7 +64,9 @@ export async function serveCells(options: BullmqOptions, ctx: CellWorkerContext)
   );
   worker.on('error', () => {}); // reported once per outage by the connection
   await worker.waitUntilReady();
-  ctx.log.info(`worker ${name} takes cells from queue ${options.queue} (concurrency ${options.concurrency})`);
+  ctx.log.info(
+    `worker ${name} takes cells and trials from queue ${options.queue} (concurrency ${options.concurrency})`,
+  );
   return {
     close: async () => {
       await worker.close();

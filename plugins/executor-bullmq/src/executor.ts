@@ -1,7 +1,8 @@
 /**
- * The `bullmq` executor factory. Comparison cells (whole runs) go to workers through the queue
- * (`cellRunner`, `serveCells`); the jobs inside one run (BIPEFT's gradient steps, a trial's
- * training) stay in the process that runs it, one after another, as with `local`.
+ * The `bullmq` executor factory. Comparison cells (whole runs) and search trials (a random-search
+ * or AutoPEFT-style strategy's train jobs) go to workers through the queue (`cellRunner`, `open`,
+ * `serveCells`); BIPEFT's gradient and evaluate jobs stay in the process that runs the run. A run
+ * opened without its RunSpec (a test harness) runs every job here, as `local` does.
  */
 import type {
   CellRunner,
@@ -18,13 +19,19 @@ import type {
 import { BullmqCellRunner } from './cell-runner.js';
 import { serveCells } from './cell-worker.js';
 import { checkRedisUrl, type BullmqOptions } from './options.js';
+import { BullmqTrialExecutor } from './trial-executor.js';
 
 export class BullmqExecutorFactory implements ExecutorFactory {
-  constructor(private readonly options: BullmqOptions) {
+  constructor(
+    private readonly options: BullmqOptions,
+    private readonly log: Logger,
+  ) {
     checkRedisUrl(options.url, options.insecure);
   }
 
   open(ctx: ExecutorContext): Executor {
+    const run = ctx.run;
+    if (run) return new BullmqTrialExecutor(this.options, this.log, { ...ctx, run });
     return {
       run: async (jobs: readonly Job[], onEvent: (e: RunEvent) => void): Promise<JobResult[]> => {
         const results: JobResult[] = [];

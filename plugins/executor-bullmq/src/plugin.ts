@@ -8,8 +8,8 @@ export default new ContainerModule(({ bind }) => {
     kind: 'executor',
     name: 'bullmq',
     description:
-      'Runs comparison cells on `peftkit worker` processes that take them from a BullMQ queue over Redis (a password is required unless insecure)',
+      'Runs comparison cells and search trials on `peftkit worker` processes that take them from a BullMQ queue over Redis (a password is required unless insecure)',
     optionsSchema: BULLMQ_OPTIONS_SCHEMA,
-    create: (o) => new BullmqExecutorFactory(o as unknown as BullmqOptions),
+    create: (o, ctx) => new BullmqExecutorFactory(o as unknown as BullmqOptions, ctx.log),
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The bullmq executor without Redis: the URL check (a password unless insecure), the wire codec's
- * size limits and shape checks, and the conformance suite for the jobs of one run (which stay in
- * the run's process). Cells on real workers over a real Redis: test/integration/test/distributed.spec.ts.
+ * size limits and shape checks, trial ids, and the conformance suite for an executor opened
+ * without a RunSpec (its jobs stay in the run's process). Cells on real workers over a real Redis: test/integration/test/distributed.spec.ts.
  */
 import { describeExecutor } from '@peftkit/testing';
 import { expect } from 'chai';
@@ -9,10 +9,15 @@ import {
   BullmqExecutorFactory,
   checkRedisUrl,
   decodeOutput,
+  decodeTrialOutput,
   encodeOutput,
   encodeSpec,
+  encodeTrialOutput,
+  trialSpec,
 } from '../src/index.js';
 import type { BullmqOptions } from '../src/index.js';
+
+const quiet = { info() {}, warn() {}, debug() {} };
 
 const options = (url: string, insecure = false): BullmqOptions => ({
   url,
@@ -30,7 +35,9 @@ const options = (url: string, insecure = false): BullmqOptions => ({
 describe('bullmq executor: Redis URL', () => {
   it('refuses a URL without a password, naming --insecure', () => {
     expect(() => checkRedisUrl('redis://127.0.0.1:6379', false)).to.throw(/has no password.*--insecure/);
-    expect(() => new BullmqExecutorFactory(options('redis://127.0.0.1:6379'))).to.throw(/has no password/);
+    expect(() => new BullmqExecutorFactory(options('redis://127.0.0.1:6379'), quiet)).to.throw(
+      /has no password/,
+    );
   });
   it('accepts a password, TLS, or insecure explicitly', () => {
     checkRedisUrl('redis://:pw@127.0.0.1:6379', false);
@@ -78,4 +85,54 @@ describe('bullmq executor: wire codec', () => {
   });
 });
 
-describeExecutor('bullmq', () => new BullmqExecutorFactory(options('redis://:pw@127.0.0.1:1')));
+describe('bullmq executor: trial jobs', () => {
+  const run = { id: 'run-1', config: { a: 1 }, baseDirs: { task: '/data' }, seed: 3, plugins: [] };
+  const job = {
+    kind: 'train' as const,
+    id: 'random-trial-0',
+    phase: 'search' as const,
+    architecture: { modules: [{ type: 'lora', point: 'layer.0.attn.q', rank: 2 }] },
+    recipe: {} as never,
+    train: 'search.weight' as const,
+    select: 'search.arch' as const,
+    score: [],
+    seed: 7,
+  };
+  it('gives a trial one id for the same run and job, another for another job or run', () => {
+    const a = trialSpec(run, job);
+    expect(a.id).to.match(/^trial-[0-9a-f]{24}$/);
+    expect(trialSpec(structuredClone(run), structuredClone(job)).id).to.equal(a.id);
+    expect(trialSpec(run, { ...job, seed: 8 }).id).to.not.equal(a.id);
+    expect(trialSpec({ ...run, id: 'run-2' }, job).id).to.not.equal(a.id);
+    expect(a.run).to.deep.equal({ config: { a: 1 }, baseDirs: { task: '/data' }, seed: 3, plugins: [] });
+  });
+  it('round-trips a train result exactly (typed arrays, NaN) and refuses what is not one', () => {
+    const result = {
+      kind: 'train' as const,
+      metrics: { 'search.arch': { accuracy: 0.5, mcc: NaN } },
+      bestEpoch: 1,
+      steps: 3,
+      seconds: 0.1,
+      trainableParams: 4,
+      headParams: 2,
+      curve: [0.7],
+      params: { w: new Float32Array([1.5, -0, 3]) },
+    };
+    const wire = JSON.parse(
+      JSON.stringify(encodeTrialOutput('w1', { result, events: [{ type: 'epoch' }] }, 1)),
+    );
+    const back = decodeTrialOutput(wire, 1);
+    expect(back.worker).to.equal('w1');
+    expect(back.events).to.deep.equal([{ type: 'epoch' }]);
+    const r = back.result as typeof result;
+    expect(Number.isNaN(r.metrics['search.arch'].mcc)).to.equal(true);
+    expect(r.params.w).to.be.instanceOf(Float32Array);
+    expect(Object.is(r.params.w[1], -0)).to.equal(true);
+    expect([...r.params.w]).to.deep.equal([1.5, -0, 3]);
+    expect(() => decodeTrialOutput({ worker: 'w', files: {} }, 1)).to.throw(/not a trial result/);
+    const big = { ...result, params: { w: new Float32Array(300_000) } };
+    expect(() => encodeTrialOutput('w', { result: big, events: [] }, 1)).to.throw(/above maxResultMB/);
+  });
+});
+
+describeExecutor('bullmq', () => new BullmqExecutorFactory(options('redis://:pw@127.0.0.1:1'), quiet));

@@ -6,6 +6,10 @@
  * local executor's cell for cell, with every cell counted once. Also: a worker that lacks a
  * plugin fails the cell with a clear error on the coordinator, and a URL without a password is
  * refused.
+ *
+ * Search trials: a random search with the bullmq executor trains its trials on two workers, one of
+ * them killed with SIGKILL in the middle of a trial, and gives the same result.json and journal as
+ * with the local executor; a trial that needs a plugin the worker lacks fails the run clearly.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -272,5 +276,144 @@ output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: grid }
     expect(r.status).to.equal(1);
     expect(r.stderr).to.contain('has no password');
     expect(r.stderr).to.contain('--insecure');
+  });
+});
+
+/** A run's result.json and journal without what depends on the machine, the time or the run's directory. */
+function runTrace(runDir: string) {
+  const result = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as Record<string, unknown>;
+  for (const k of ['timings', 'peakRssMB', 'finishedAt']) delete result[k];
+  const journal = readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const r = JSON.parse(line) as Record<string, unknown>;
+      for (const k of ['t', 'seq', 'run', 'seconds']) delete r[k];
+      return r;
+    });
+  return { result, journal };
+}
+
+describe('search trials on BullMQ workers over a real Redis', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let redis: TestRedis | undefined;
+  const procs: Proc[] = [];
+  const worker = (name: string, queue: string, extra: string[] = []) => {
+    const p = start(
+      [
+        'worker',
+        '--redis',
+        redis!.url,
+        '--name',
+        name,
+        '--queue',
+        queue,
+        '--lock-ms',
+        '3000',
+        '--stalled-ms',
+        '1000',
+        ...extra,
+      ],
+      dir,
+    );
+    procs.push(p);
+    return p;
+  };
+  const ready = (p: Proc) =>
+    until('a worker to start', () => /takes cells and trials/.test(p.err()) || p.child.exitCode !== null);
+  const search = (name: string, queue?: string) =>
+    start(
+      [
+        'search',
+        '--preset',
+        'search.yaml',
+        '--set',
+        `output.name=${name}`,
+        '--json',
+        '--reporter',
+        'quiet',
+        ...(queue ? ['--set', 'executor.name=bullmq', '--set', `executor.options.url=${redis!.url}`] : []),
+        ...(queue
+          ? ['--set', `executor.options.queue=${queue}`, '--set', 'executor.options.pollMs=100']
+          : []),
+      ],
+      dir,
+    );
+
+  before(async function () {
+    if (!haveRedis()) {
+      if (process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt redis-server)');
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), 'peftkit-trials-'));
+    // Four trials asked at once, each long enough (about a second) to be killed in the middle.
+    writeFileSync(
+      join(dir, 'search.yaml'),
+      `plugins: [${JSON.stringify(PLUGIN)}]
+backbone: { name: tiny, options: { hidden: 8 } }
+task: { name: tiny, options: { train: 480, validation: 24, test: 24 } }
+backend: { name: onnxruntime, options: { intraOpThreads: 1 } }
+seeds: [1]
+budget: { params: 600 }
+strategy: { name: random, options: { trials: 4, parallel: 4, trialEpochs: 12 } }
+space: { name: s1, options: { ranks: [1, 2] } }
+recipes:
+  search: { epochs: 3, batchSize: 8, lr: 0.003 }
+  retrain: { epochs: 1, batchSize: 8, lr: 0.003 }
+output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: local }
+`,
+    );
+    redis = await TestRedis.start();
+  });
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await redis?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two workers, one killed mid-trial: the same result.json and journal as the local executor', async () => {
+    const local = search('local');
+    expect(await local.exit, local.err()).to.equal(0);
+    const [localRun] = JSON.parse(local.out()) as { dir: string }[];
+
+    const withPlugin = ['--plugins', PLUGIN];
+    const [t1, t2] = [worker('t1', 'trials', withPlugin), worker('t2', 'trials', withPlugin)];
+    await ready(t1);
+    await ready(t2);
+    const remote = search('remote', 'trials');
+    procs.push(remote);
+    const started = await until('t1 to start a trial', () =>
+      /t1: trial \S+ (random-trial-\d+) started/.exec(t1.err()),
+    );
+    t1.child.kill('SIGKILL');
+    await t1.exit;
+    expect(await remote.exit, remote.err()).to.equal(0);
+    const [remoteRun] = JSON.parse(remote.out()) as { dir: string }[];
+
+    // The killed worker's trial was not finished there: its lock ran out and t2 trained it again.
+    expect(t1.err()).to.not.contain(`${started![1]} done`);
+    expect(t2.err()).to.contain(`${started![1]} done`);
+    const a = runTrace(localRun!.dir);
+    const b = runTrace(remoteRun!.dir);
+    expect(b.result).to.deep.equal(a.result);
+    expect(b.journal).to.deep.equal(a.journal);
+    expect(b.journal.filter((r) => r.type === 'trial')).to.have.length(4);
+    t2.child.kill('SIGTERM');
+    await t2.exit;
+  });
+
+  it('a trial that needs a plugin the worker does not load fails the run with a clear error', async () => {
+    const bare = worker('bare', 'bare');
+    await ready(bare);
+    const run = search('bare', 'bare');
+    procs.push(run);
+    expect(await run.exit).to.equal(1);
+    expect(run.err()).to.match(
+      /search trial random-trial-\d failed on worker bare: this worker does not load the plugin peftkit-fixture-tiny/,
+    );
+    expect(run.err()).to.contain('start the worker with --plugins peftkit-fixture-tiny');
+    bare.child.kill('SIGTERM');
+    await bare.exit;
   });
 });

@@ -1,7 +1,7 @@
 /**
  * `peftkit worker --redis URL [--concurrency N] [--plugins a,b]`: a long-running process that
- * takes comparison cells from the `bullmq` executor's queue and runs them with its own plugins
- * (the built-ins and `--plugins`, never code a job names). On SIGINT or SIGTERM it takes no new
+ * takes comparison cells and search trials from the `bullmq` executor's queue and runs them with
+ * its own plugins (the built-ins and `--plugins`, never code a job names). On SIGINT or SIGTERM it takes no new
  * cells and stops once the ones it runs have finished; a worker killed outright loses its lock and
  * another worker takes its cells again.
  */
@@ -12,6 +12,7 @@ import {
   resolvePluginRef,
   runCellSpec,
   throwPluginFailures,
+  TrialRunner,
   type PluginRef,
 } from '@peftkit/engine';
 import type { CommandModule } from 'yargs';
@@ -36,7 +37,8 @@ interface WorkerArgs extends GlobalArgs {
 export function workerCommand(ctx: CliContext): CommandModule<GlobalArgs, WorkerArgs> {
   return {
     command: 'worker',
-    describe: 'run comparison cells taken from a BullMQ queue over Redis (executor bullmq) until stopped',
+    describe:
+      'run comparison cells and search trials taken from a BullMQ queue over Redis (executor bullmq) until stopped',
     builder: (y) =>
       y
         .option('redis', {
@@ -45,7 +47,11 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalArgs, Worker
           describe:
             "redis://:PASSWORD@HOST:PORT (rediss:// for TLS), as in the coordinator's executor.options.url",
         })
-        .option('concurrency', { type: 'number', default: 1, describe: 'cells run at the same time' })
+        .option('concurrency', {
+          type: 'number',
+          default: 1,
+          describe: 'cells or trials run at the same time',
+        })
         .option('plugins', {
           type: 'string',
           array: true,
@@ -137,15 +143,20 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalArgs, Worker
         registry.context({ baseDir: ctx.cwd, log }),
         { path: ['worker'] },
       );
+      const trials = new TrialRunner(registry, args.concurrency);
       const worker = await factory.serveCells!({
         runCell: (spec: CellSpec, cellLog) =>
           runCellSpec(checkCellSpec(spec), registry, cellLog, { checkpointSeconds: args.checkpointEvery }),
+        runTrial: (spec, trialLog) => trials.run(spec, trialLog),
         log,
       });
       await new Promise<void>((done) => {
         const stop = () => {
-          log.info('stopping once the running cells have finished');
-          void worker.close().then(done, done);
+          log.info('stopping once the running cells and trials have finished');
+          void worker
+            .close()
+            .then(() => trials.dispose())
+            .then(done, done);
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

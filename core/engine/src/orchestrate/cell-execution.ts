@@ -23,6 +23,8 @@ export interface CellTask {
   runDir: RunDir;
   /** The directory holds a checkpoint to continue from (local execution only). */
   resuming: boolean;
+  /** A job of this cell that failed in an earlier attempt runs again (`compare --resume --retry-failed`). */
+  retryFailed?: boolean;
   /** How to run it in this process. */
   runOptions: RunOptions;
 }
@@ -52,7 +54,7 @@ export class LocalCellExecution implements CellExecution {
   async dispose(): Promise<void> {}
 }
 
-/** The files a cell's output may hold; result.json is written last because it marks the run finished. */
+/** The files a cell's output may hold; result.json is written last (after TensorBoard's log) because it marks the run finished. */
 export const CELL_FILES = [
   'journal.jsonl',
   'architecture.json',
@@ -72,7 +74,9 @@ export class RemoteCellExecution implements CellExecution {
     task: CellTask,
     onStatus: (status: CellStatus) => void,
   ): Promise<{ result: RunResult; worker: string }> {
-    const { files, worker } = await this.runner.run(task.spec, onStatus);
+    const { files, worker } = await this.runner.run(task.spec, onStatus, {
+      retryFailed: task.retryFailed === true,
+    });
     const unknown = Object.keys(files).filter((f) => !(CELL_FILES as readonly string[]).includes(f));
     if (unknown.length > 0)
       throw new Error(`the cell's output holds files a run does not write: ${unknown.join(', ')}`);
@@ -85,17 +89,22 @@ export class RemoteCellExecution implements CellExecution {
       throw new Error(`the cell's result.json is not JSON: ${(e as Error).message}`);
     }
     task.runDir.close();
+    // result.json marks the cell finished, so it is written last, after every other artefact
+    // (TensorBoard's log included): a coordinator killed before it leaves a cell that a resumed
+    // comparison runs again (re-attaching to the finished job) and whose files it writes again.
     for (const name of CELL_FILES) {
       const data = files[name];
-      if (data) writeFileAtomic(join(task.runDir.path, name), data);
+      if (data && name !== 'result.json') writeFileAtomic(join(task.runDir.path, name), data);
     }
-    // The worker's TensorBoard log stays there; the coordinator's copy is made from the journal.
+    // The worker's TensorBoard log stays there; the coordinator's copy is made from the journal
+    // (replacing the event files an earlier, killed attempt left).
     if (task.runOptions.config.output.tensorboard !== false && files['journal.jsonl'])
       TensorboardLog.open(
         task.runDir.file('tensorboard'),
         task.runDir.info.startedAt,
         task.runDir.readJournal().records,
       ).close();
+    writeFileAtomic(task.runDir.file('result.json'), resultBytes);
     return { result, worker };
   }
 

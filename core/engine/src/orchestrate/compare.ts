@@ -25,7 +25,7 @@
  * recipes (unless a strategy overrides them) and seed; `matchComputeOf` gives a trial strategy
  * (random search) the search compute another strategy spent on the same cell.
  */
-import type { CellStatus, ComponentRef, Logger, Reporter } from '@peftkit/api';
+import type { CellStatus, Logger, Reporter } from '@peftkit/api';
 import { ConfigError } from '@peftkit/api';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -56,7 +56,7 @@ import {
   type CellPlan,
 } from './compare-plan.js';
 import { comparedSpacePath, comparedTaskPath, preflightCompare } from './compare-preflight.js';
-import { componentBaseDirs, type RunOptions } from './run.js';
+import { componentBaseDirs, pluginsOf, type RunOptions } from './run.js';
 
 export interface CompareOptions {
   config: RunConfig;
@@ -121,23 +121,6 @@ function discardRunDir(path: string, runsDir: string, log: Logger): void {
   if (existsSync(join(path, 'result.json'))) return;
   log.debug(`removing ${path}: the cell's earlier attempt left no checkpoint`);
   rmSync(path, { recursive: true, force: true });
-}
-
-/** Package names of the plugins that contribute the components a cell's configuration names. */
-function pluginsOf(registry: Registry, cfg: RunConfig): string[] {
-  const refs: Array<[Parameters<Registry['list']>[0], ComponentRef | undefined]> = [
-    ['backbone', cfg.backbone],
-    ['task', cfg.task],
-    ['training-backend', cfg.backend],
-    ['search-space', cfg.space],
-    ['search-strategy', cfg.strategy],
-  ];
-  const names = new Set<string>();
-  for (const [kind, ref] of refs) {
-    const c = ref && registry.list(kind).find((x) => x.name === ref.name);
-    if (c && c.plugin.origin !== 'engine') names.add(c.plugin.name);
-  }
-  return [...names].sort();
 }
 
 /** The configured executor's CellRunner, or this process. */
@@ -386,6 +369,7 @@ async function compareIn(opts: CompareOptions, held: { lock?: DirLock }): Promis
         },
         runDir,
         resuming,
+        retryFailed: opts.retryFailed === true,
         runOptions,
       };
       const onStatus = (s: CellStatus) => {

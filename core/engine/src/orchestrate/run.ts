@@ -13,6 +13,7 @@ import type {
   Architecture,
   Backbone,
   BackendDescription,
+  ComponentRef,
   ExecutorFactory,
   Logger,
   ModuleTypes,
@@ -34,6 +35,7 @@ import {
   type LoopCheckpoint,
   passMemoryOf,
   runSearchLoop,
+  type SearchLoopResult,
   Workbench,
   workbenchRunner,
 } from '@peftkit/runtime';
@@ -83,6 +85,23 @@ export function recordedBaseDirFor(
   fallback?: RunOptions['baseDirFor'],
 ): (path: (string | number)[]) => string {
   return (path) => dir.info.baseDirs?.[String(path[0])] ?? fallback?.(path) ?? process.cwd();
+}
+
+/** Package names of the plugins that contribute the components a run's configuration names. */
+export function pluginsOf(registry: Registry, cfg: RunConfig): string[] {
+  const refs: Array<[Parameters<Registry['list']>[0], ComponentRef | undefined]> = [
+    ['backbone', cfg.backbone],
+    ['task', cfg.task],
+    ['training-backend', cfg.backend],
+    ['search-space', cfg.space],
+    ['search-strategy', cfg.strategy],
+  ];
+  const names = new Set<string>();
+  for (const [kind, ref] of refs) {
+    const c = ref && registry.list(kind).find((x) => x.name === ref.name);
+    if (c && c.plugin.origin !== 'engine') names.add(c.plugin.name);
+  }
+  return [...names].sort();
 }
 
 export interface FinishedRun {
@@ -138,7 +157,7 @@ export class FixedArchitecture implements SearchStrategy {
   }
 }
 
-interface Components {
+export interface Components {
   backbone: Backbone;
   task: Task;
   backend: TrainingBackend;
@@ -146,7 +165,8 @@ interface Components {
   executor: ExecutorFactory;
 }
 
-async function createComponents(opts: RunOptions): Promise<Components> {
+/** The run's backbone, task, backend, module types and executor, created from its configuration. */
+export async function createComponents(opts: RunOptions): Promise<Components> {
   const { registry, config, log } = opts;
   const ctxFor = (field: string) =>
     registry.context({ baseDir: opts.baseDirFor?.([field]) ?? process.cwd(), log });
@@ -374,32 +394,50 @@ async function runIn(
     const executor = c.executor.open({
       runLocal: workbenchRunner(wb),
       config: JSON.parse(JSON.stringify(config)),
-    });
-    const loop = await runSearchLoop({
-      workbench: wb,
-      executor,
-      strategy,
-      space,
-      budget: budget ?? { params: Number.MAX_SAFE_INTEGER, ratio: 1, backboneParams: c.backbone.info.params },
-      recipes: config.recipes,
-      seed,
-      log,
-      emit,
-      save: async (state) => {
-        dir.saveCheckpoint(state);
+      run: {
+        id: dir.id,
+        // What a worker rebuilds the workbench from: it loads its own plugins, and runs the jobs
+        // it is given in its own process.
+        config: JSON.parse(JSON.stringify({ ...config, plugins: [], executor: { name: 'local' } })),
+        baseDirs: componentBaseDirs(opts.baseDirFor),
+        seed,
+        plugins: pluginsOf(opts.registry, config),
       },
-      checkpointSeconds: opts.checkpointSeconds ?? 30,
-      resume: checkpoint?.state,
-      ...(config.strategy && opts.command === 'search'
-        ? {
-            strategyOwner: {
-              plugin: opts.registry.get('search-strategy', config.strategy.name).plugin.name,
-              name: config.strategy.name,
-            },
-          }
-        : {}),
     });
-    await executor.dispose();
+    let loop: SearchLoopResult;
+    try {
+      // An executor may hold connections (a queue): it is closed when the loop fails too.
+      loop = await runSearchLoop({
+        workbench: wb,
+        executor,
+        strategy,
+        space,
+        budget: budget ?? {
+          params: Number.MAX_SAFE_INTEGER,
+          ratio: 1,
+          backboneParams: c.backbone.info.params,
+        },
+        recipes: config.recipes,
+        seed,
+        log,
+        emit,
+        save: async (state) => {
+          dir.saveCheckpoint(state);
+        },
+        checkpointSeconds: opts.checkpointSeconds ?? 30,
+        resume: checkpoint?.state,
+        ...(config.strategy && opts.command === 'search'
+          ? {
+              strategyOwner: {
+                plugin: opts.registry.get('search-strategy', config.strategy.name).plugin.name,
+                name: config.strategy.name,
+              },
+            }
+          : {}),
+      });
+    } finally {
+      await executor.dispose();
+    }
     const arch = loop.outcome.architecture;
     const backendInfo: BackendDescription = c.backend.describe();
     const result: RunResult = {

@@ -4,7 +4,8 @@
  * cannot hold (NaN, ±Infinity, -0) and bigints are encoded too, so decoding restores the state
  * exactly.
  */
-import { DataError, type SafetensorsDtype, type SafetensorsTensor } from '@peftkit/api';
+import { DataError } from './errors.js';
+import type { SafetensorsDtype, SafetensorsTensor } from './safetensors.js';
 
 type ArrayCtor = { new (length: number): ArrayBufferView & ArrayLike<unknown>; readonly name: string };
 
