@@ -7,7 +7,7 @@
  * per-cell queue overhead = (1-worker wall - local wall) / cells, and the time per cell spent
  * outside the cells' own runs (wall - sum of result.json totalSeconds) / cells for local and 1 worker.
  *
- *   npm run build && node tools/bench-distributed.mjs [--seeds 4]
+ *   npm run build && npm run bench:distributed -- [--seeds 4]
  *
  * The comparison is the integration tests' tiny fixture (tiny backbone and task; BIPEFT, random
  * search matched to its compute, manual LoRA) so that the queue's cost is visible next to short
@@ -17,7 +17,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -123,12 +123,15 @@ async function withWorkers(n, queue) {
   }
 }
 
+const loadBefore = loadavg();
 try {
   const local = compare([]);
   const one = await withWorkers(1, 'bench-1');
   const two = await withWorkers(2, 'bench-2');
   const out = {
     machine: `${cpus().length} x ${cpus()[0]?.model}, Node ${process.version}`,
+    // 1-minute load average before and after: other work on the machine skews every number.
+    loadAverage: { before: loadBefore[0], after: loadavg()[0] },
     cells: local.cells,
     wallSeconds: { local: local.wall, oneWorker: one.wall, twoWorkers: two.wall },
     ratioOneToTwoWorkers: one.wall / two.wall,

@@ -15,8 +15,9 @@ export class BullmqCellRunner implements CellRunner {
   constructor(
     private readonly options: BullmqOptions,
     log: Logger,
+    ca?: string,
   ) {
-    this.client = new QueueClient(options, log);
+    this.client = new QueueClient(options, log, ca);
   }
 
   async run(

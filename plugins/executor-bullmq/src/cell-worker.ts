@@ -20,9 +20,13 @@ import {
   type WireTrialOutput,
 } from './wire.js';
 
-export async function serveCells(options: BullmqOptions, ctx: CellWorkerContext): Promise<CellWorker> {
+export async function serveCells(
+  options: BullmqOptions,
+  ctx: CellWorkerContext,
+  ca?: string,
+): Promise<CellWorker> {
   const name = options.name ?? `${hostname()}-${process.pid}`;
-  const redis = connect(options.url, ctx.log, `worker ${name}`);
+  const redis = connect(options.url, ctx.log, `worker ${name}`, ca);
   const run = async (job: Job): Promise<WireOutput | WireTrialOutput> => {
     if (job.name === 'cell') {
       const spec = job.data as CellSpec;

@@ -7,11 +7,12 @@ import type { Logger } from '@peftkit/api';
 import { Redis } from 'ioredis';
 import { shownUrl } from './options.js';
 
-export function connect(url: string, log: Logger, who: string): Redis {
+export function connect(url: string, log: Logger, who: string, ca?: string): Redis {
   const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     retryStrategy: (times) => Math.min(100 * times, 2000),
-    // A `rediss://` URL turns TLS on (ioredis does that from the scheme).
+    // A `rediss://` URL turns TLS on (ioredis does that from the scheme); `ca` verifies a private CA.
+    ...(ca && url.startsWith('rediss:') ? { tls: { ca } } : {}),
   });
   let down = false;
   let lastError = '';

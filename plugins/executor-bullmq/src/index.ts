@@ -4,5 +4,6 @@ export * from './cell-worker.js';
 export * from './executor.js';
 export * from './options.js';
 export * from './queue-client.js';
+export * from './tls.js';
 export * from './trial-executor.js';
 export * from './wire.js';

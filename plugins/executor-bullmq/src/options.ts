@@ -27,6 +27,8 @@ export interface BullmqOptions {
   maxResultMB: number;
   /** Worker: its name in progress and status (default: host name and process id). */
   name?: string;
+  /** TLS (`rediss://`): `ca`, a PEM file of the CA that signed the server's certificate (relative to the preset). */
+  tls?: { ca?: string };
 }
 
 export const BULLMQ_OPTIONS_SCHEMA: JsonSchema = {
@@ -49,6 +51,18 @@ export const BULLMQ_OPTIONS_SCHEMA: JsonSchema = {
     maxJobMB: { type: 'number', exclusiveMinimum: 0, default: 1 },
     maxResultMB: { type: 'number', exclusiveMinimum: 0, maximum: 500, default: 256 },
     name: { type: 'string', pattern: '^[A-Za-z0-9._@-]+$' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ca: {
+          type: 'string',
+          minLength: 1,
+          description:
+            "PEM file of the CA that signed the Redis server's certificate (rediss:// URLs), relative to the preset",
+        },
+      },
+    },
   },
 };
 

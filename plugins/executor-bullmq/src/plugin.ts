@@ -10,6 +10,6 @@ export default new ContainerModule(({ bind }) => {
     description:
       'Runs comparison cells and search trials on `peftkit worker` processes that take them from a BullMQ queue over Redis (a password is required unless insecure)',
     optionsSchema: BULLMQ_OPTIONS_SCHEMA,
-    create: (o, ctx) => new BullmqExecutorFactory(o as unknown as BullmqOptions, ctx.log),
+    create: (o, ctx) => BullmqExecutorFactory.create(o as unknown as BullmqOptions, ctx.log, ctx.baseDir),
   });
 });

@@ -30,8 +30,9 @@ export class QueueClient {
   constructor(
     private readonly options: BullmqOptions,
     private readonly log: Logger,
+    ca?: string,
   ) {
-    this.redis = connect(options.url, log, 'coordinator');
+    this.redis = connect(options.url, log, 'coordinator', ca);
     this.queue = new Queue(options.queue, { connection: this.redis });
     this.queue.on('error', () => {}); // reported once per outage by the connection
   }

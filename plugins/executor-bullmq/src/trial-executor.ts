@@ -48,31 +48,29 @@ export class BullmqTrialExecutor implements Executor {
     private readonly options: BullmqOptions,
     log: Logger,
     private readonly ctx: ExecutorContext & { run: RunSpec & { id: string } },
+    ca?: string,
   ) {
-    this.client = new QueueClient(options, log);
+    this.client = new QueueClient(options, log, ca);
   }
 
   async run(jobs: readonly Job[], onEvent: (e: RunEvent) => void): Promise<JobResult[]> {
     const trials = jobs.flatMap((job, i) =>
       isTrial(job) ? [{ i, spec: trialSpec(this.ctx.run, job) }] : [],
     );
-    const where = new Map<string, JobWhere | 'done'>();
-    const progress = () => {
-      const n = (s: string) =>
-        [...where.values()].filter((w) => (w === 'done' ? 'done' : w.state) === s).length;
-      const workers = [
-        ...new Set(
-          [...where.values()].flatMap((w) =>
-            w !== 'done' && w.state === 'running' && w.worker ? [w.worker] : [],
-          ),
-        ),
-      ];
+    // Each trial's state (queued, running on a worker, done), shown as the run's progress line.
+    const states = new Map<string, string>();
+    const setState = (id: string, state: string) => {
+      if (states.get(id) === state) return;
+      states.set(id, state);
+      const all = [...states.values()];
+      const count = (s: string) => all.filter((x) => x === s).length;
+      const running = all.filter((x) => x.startsWith('running'));
       onEvent({
         type: 'progress',
         phase: 'search',
-        done: n('done'),
+        done: count('done'),
         total: trials.length,
-        status: `trials on workers: ${n('running')} running${workers.length ? ` (${workers.join(', ')})` : ''}, ${n('queued')} queued`,
+        status: `trials on workers: ${count('queued')} queued, ${running.length ? running.join(', ') : 'none running'}`,
       });
     };
     const remote = trials.map(async ({ spec }): Promise<TrialOutput> => {
@@ -80,14 +78,10 @@ export class BullmqTrialExecutor implements Executor {
         'trial',
         spec.id,
         encodeSpec(spec, this.options.maxJobMB),
-        (w) => {
-          const before = where.get(spec.id);
-          where.set(spec.id, w);
-          if (JSON.stringify(before) !== JSON.stringify(w)) progress();
-        },
+        (w: JobWhere) =>
+          setState(spec.id, w.state === 'queued' ? 'queued' : `running${w.worker ? ` on ${w.worker}` : ''}`),
       );
-      where.set(spec.id, 'done');
-      progress();
+      setState(spec.id, 'done');
       return decodeTrialOutput(value, this.options.maxResultMB);
     });
     // The other jobs run here meanwhile, in order.

@@ -10,14 +10,22 @@
  * Search trials: a random search with the bullmq executor trains its trials on two workers, one of
  * them killed with SIGKILL in the middle of a trial, and gives the same result.json and journal as
  * with the local executor; a trial that needs a plugin the worker lacks fails the run clearly.
+ *
+ * A cell whose job failed before the coordinator recorded it (the coordinator was killed): a plain
+ * resume reports that failure, `--retry-failed` runs the cell again.
+ *
+ * TLS: a comparison over rediss:// with a throwaway CA given to the coordinator and the worker; a
+ * server certificate that does not verify is refused with the reason.
  */
+import type { CellSpec, Logger } from '@peftkit/api';
+import { BullmqCellRunner, serveCells, type BullmqOptions } from '@peftkit/plugin-executor-bullmq';
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { haveRedis, TestRedis } from './redis-server.js';
+import { haveRedis, makeTestCertificates, TestRedis } from './redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(ROOT, 'core/cli/bin/peftkit.js');
@@ -415,5 +423,151 @@ output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: local }
     expect(run.err()).to.contain('start the worker with --plugins peftkit-fixture-tiny');
     bare.child.kill('SIGTERM');
     await bare.exit;
+  });
+});
+
+describe('BullMQ over TLS (rediss://) with a private CA', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let redis: TestRedis | undefined;
+  let ca: string;
+  const procs: Proc[] = [];
+
+  before(async function () {
+    if (!haveRedis()) {
+      if (process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt redis-server)');
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), 'peftkit-tls-'));
+    const certs = makeTestCertificates(dir);
+    ca = certs.ca;
+    redis = await TestRedis.start({ tls: certs });
+    writeFileSync(
+      join(dir, 'one.yaml'),
+      `plugins: [${JSON.stringify(PLUGIN)}]
+backbone: { name: tiny, options: { hidden: 8 } }
+task: { name: tiny, options: { train: 48, validation: 24, test: 24 } }
+backend: { name: onnxruntime, options: { intraOpThreads: 1 } }
+seeds: [1]
+recipes:
+  retrain: { epochs: 1, batchSize: 8, lr: 0.003 }
+compare:
+  strategies:
+    - label: lora
+      strategy: { name: manual, options: { type: lora } }
+  budgets: [{ params: 600 }]
+output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: tls }
+`,
+    );
+  });
+  after(async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await redis?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs a comparison over rediss:// with the CA given, and refuses a certificate that does not verify', async () => {
+    const url = redis!.url;
+    expect(url).to.match(/^rediss:\/\//);
+    const compare = (extra: string[]) =>
+      start(
+        ['compare', '--preset', 'one.yaml', '--json', '--reporter', 'quiet']
+          .concat(['--set', 'executor.name=bullmq', '--set', `executor.options.url=${url}`])
+          .concat(['--set', 'executor.options.pollMs=100', ...extra]),
+        dir,
+      );
+
+    // Without the CA: both sides refuse, naming the option that gives it.
+    const lost = start(['worker', '--redis', url, '--name', 'no-ca'], dir);
+    procs.push(lost);
+    expect(await lost.exit).to.equal(1);
+    expect(lost.err()).to.contain('presented a certificate that does not verify');
+    expect(lost.err()).to.contain('--tls-ca');
+    const refused = compare([]);
+    procs.push(refused);
+    expect(await refused.exit).to.equal(1);
+    expect(refused.err()).to.contain('presented a certificate that does not verify');
+    expect(refused.err()).to.contain('executor.options.tls.ca');
+
+    const w = start(['worker', '--redis', url, '--name', 'tls1', '--tls-ca', ca, '--plugins', PLUGIN], dir);
+    procs.push(w);
+    await until('the TLS worker to start', () => /takes cells/.test(w.err()) || w.child.exitCode !== null);
+    const c = compare(['--set', `executor.options.tls.ca=${ca}`]);
+    procs.push(c);
+    expect(await c.exit, c.err()).to.equal(0);
+    const out = JSON.parse(c.out()) as { cells: { status: string; dir: string }[] };
+    expect(out.cells.map((x) => x.status)).to.deep.equal(['done']);
+    expect(w.err()).to.contain('tls1: cell lora, tiny');
+    w.child.kill('SIGTERM');
+    await w.exit;
+  });
+});
+
+describe('a failed cell job left in Redis and --retry-failed', function () {
+  this.timeout(60_000);
+  let redis: TestRedis | undefined;
+  before(async function () {
+    if (!haveRedis()) {
+      if (process.env.CI) throw new Error('redis-server is missing: .ci/run installs it (apt redis-server)');
+      this.skip();
+    }
+    redis = await TestRedis.start();
+  });
+  after(async () => redis?.dispose());
+
+  it('re-attaches to the failure without retryFailed and runs the cell again with it', async () => {
+    const quiet: Logger = { info() {}, warn() {}, debug() {} };
+    const options: BullmqOptions = {
+      url: redis!.url,
+      insecure: false,
+      queue: 'retry',
+      pollMs: 50,
+      concurrency: 1,
+      lockMs: 3000,
+      stalledMs: 1000,
+      maxStalledCount: 1,
+      maxJobMB: 1,
+      maxResultMB: 1,
+      name: 'w',
+    };
+    let attempts = 0;
+    const worker = await serveCells(options, {
+      // The first attempt fails (say, a plugin the workers lacked then); later ones succeed.
+      runCell: async () => {
+        if (++attempts === 1) throw new Error('the first attempt fails');
+        return { files: { 'result.json': new TextEncoder().encode('{}') } };
+      },
+      runTrial: () => Promise.reject(new Error('no trials here')),
+      log: quiet,
+    });
+    const spec: CellSpec = {
+      id: 'cell-retry',
+      title: 't',
+      config: {},
+      baseDirs: {},
+      seed: 1,
+      preset: null,
+      plugins: [],
+    };
+    try {
+      // A coordinator sees the failure and dies before recording it: the job stays in Redis.
+      const first = new BullmqCellRunner(options, quiet);
+      const failure = await first.run(spec, () => {}).catch((e: Error) => e);
+      expect(String(failure)).to.contain('on worker w: the first attempt fails');
+      await first.dispose();
+
+      const resumed = new BullmqCellRunner(options, quiet);
+      const again = await resumed.run(spec, () => {}).catch((e: Error) => e);
+      expect(String(again)).to.contain('the first attempt fails');
+      expect(attempts).to.equal(1);
+      const out = await resumed.run(spec, () => {}, { retryFailed: true });
+      expect(out.worker).to.equal('w');
+      expect(Object.keys(out.files)).to.deep.equal(['result.json']);
+      expect(attempts).to.equal(2);
+      await resumed.settled(spec.id);
+      await resumed.dispose();
+    } finally {
+      await worker.close();
+    }
   });
 });

@@ -3,12 +3,16 @@
  * temporary directory (append-only file, so a restart keeps the queue). `restart()` stops it
  * (SIGTERM: it writes its data and exits) and starts it again on the same port.
  *
+ * With `tls` it listens with TLS only (--tls-port; Debian's redis-server is built with it), its
+ * certificate made by `makeTestCertificates` (openssl): a throwaway CA and a server certificate for
+ * 127.0.0.1.
+ *
  * The binary is REDIS_SERVER or redis-server on the PATH (/usr/bin/redis-server from Debian's
  * package; .ci/run installs it). Without it the tests skip locally and fail under CI.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,26 +34,91 @@ async function freePort(): Promise<number> {
   });
 }
 
+export interface TestCertificates {
+  /** PEM files: the CA's certificate, and the server's certificate (signed by it) and key. */
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1 signed by it, in `dir` (openssl). */
+export function makeTestCertificates(dir: string): TestCertificates {
+  const f = (name: string) => join(dir, name);
+  const run = (args: string[]) => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`);
+  };
+  writeFileSync(f('san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  run(
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=peftkit test CA'].concat([
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.crt'),
+    ]),
+  );
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    f('server.key'),
+    '-out',
+    f('server.csr'),
+  ]);
+  run(
+    [
+      'x509',
+      '-req',
+      '-in',
+      f('server.csr'),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+    ].concat(['-days', '2', '-extfile', f('san.cnf'), '-out', f('server.crt')]),
+  );
+  return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
+}
+
 export class TestRedis {
   private proc: ChildProcess | undefined;
   readonly password = randomBytes(12).toString('hex');
   private readonly dir = mkdtempSync(join(tmpdir(), 'peftkit-redis-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly tls?: TestCertificates,
+  ) {}
 
-  static async start(): Promise<TestRedis> {
-    const r = new TestRedis(await freePort());
+  static async start(opts: { tls?: TestCertificates } = {}): Promise<TestRedis> {
+    const r = new TestRedis(await freePort(), opts.tls);
     await r.launch();
     return r;
   }
 
   get url(): string {
-    return `redis://:${this.password}@127.0.0.1:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://:${this.password}@127.0.0.1:${this.port}`;
   }
 
   private async launch(): Promise<void> {
+    const listen = this.tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', this.tls.cert].concat([
+          '--tls-key-file',
+          this.tls.key,
+          '--tls-ca-cert-file',
+          this.tls.ca,
+          '--tls-auth-clients',
+          'no',
+        ])
+      : ['--port', String(this.port)];
     const args = [
-      ...['--port', String(this.port), '--bind', '127.0.0.1', '--requirepass', this.password],
+      ...listen,
+      ...['--bind', '127.0.0.1', '--requirepass', this.password],
       ...[
         '--dir',
         this.dir,

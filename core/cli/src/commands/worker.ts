@@ -32,6 +32,7 @@ interface WorkerArgs extends GlobalArgs {
   maxJobMb: number;
   maxResultMb: number;
   checkpointEvery: number;
+  tlsCa?: string;
 }
 
 export function workerCommand(ctx: CliContext): CommandModule<GlobalArgs, WorkerArgs> {
@@ -94,6 +95,11 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalArgs, Worker
           default: 256,
           describe: 'largest cell result sent back (MiB)',
         })
+        .option('tls-ca', {
+          type: 'string',
+          describe:
+            "PEM file of the CA that signed the Redis server's certificate (rediss:// URLs; as executor.options.tls.ca)",
+        })
         .option('checkpoint-every', {
           type: 'number',
           default: 30,
@@ -138,6 +144,7 @@ export function workerCommand(ctx: CliContext): CommandModule<GlobalArgs, Worker
             maxJobMB: args.maxJobMb,
             maxResultMB: args.maxResultMb,
             ...(args.name !== undefined ? { name: args.name } : {}),
+            ...(args.tlsCa !== undefined ? { tls: { ca: args.tlsCa } } : {}),
           },
         },
         registry.context({ baseDir: ctx.cwd, log }),
