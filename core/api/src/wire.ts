@@ -21,7 +21,7 @@ export function encodeWire(value: unknown): string {
   return JSON.stringify(wire);
 }
 
-/** Decode what encodeWire produced; throws a DataError naming `what` when it is not that. */
+/** Decode what encodeWire produced; throws an error naming `what` when it is not that. */
 export function decodeWire(text: string, what: string): unknown {
   let wire: Partial<WireValue>;
   try {

@@ -63,11 +63,12 @@ export function checkTrialSpec(value: unknown): TrialSpec {
   if (typeof v.title !== 'string') fail('title', 'a string');
   checkRunSpec(v.run, 'trial job', 'run.');
   const problems = validateWith(validateJob, v.job, ['job']);
-  if (problems.length > 0)
-    fail(
-      problems[0]!.path.join('.'),
-      `${problems[0]!.message} (a search trial's train job)${problems.length > 1 ? `; and ${problems.length - 1} more` : ''}`,
+  if (problems.length > 0) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
+    throw new ConfigError(
+      `invalid trial job (a search trial's train job): ${problems[0]!.path.join('.')}: ${problems[0]!.message}${more}`,
     );
+  }
   return v as unknown as TrialSpec;
 }
 
