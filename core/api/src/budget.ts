@@ -46,6 +46,12 @@ export interface ModuleStatus {
    * drive to the budget is the size of the architecture the strategy derives.
    */
   readonly derivedSize?: number;
+  /**
+   * Exact parameter count at each of the module's candidate ranks, in the candidate's order (ranked
+   * modules only). A scheduler that lands within the budget may set a survivor to a smaller one of
+   * these ranks instead of pruning it (`ScheduleDecision.lower`).
+   */
+  readonly rankSizes?: readonly number[];
   /** Probability that the module is on (softmax of its binary logits). */
   readonly onProbability: number;
   /** Current importance score (higher is more important). */
@@ -68,6 +74,11 @@ export interface ScheduleDecision {
   readonly prune: readonly string[];
   /** Ranked modules whose rank choice is frozen from now on (at argmax of their logits). */
   readonly freeze: readonly string[];
+  /**
+   * Survivors set (and frozen) to a smaller candidate rank: index into the candidate's ranks, below
+   * the one the module would be derived with. Applied after `freeze`.
+   */
+  readonly lower?: readonly { readonly id: string; readonly rankIndex: number }[];
   /** The schedule is complete: the search may stop. */
   readonly finished: boolean;
   /** Expected trainable parameters before this decision, as the scheduler counts them. */

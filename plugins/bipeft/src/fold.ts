@@ -21,14 +21,19 @@ export function foldSupernet(
   const prog = net.inProgram();
   const sliceable = (c: Candidate) =>
     modules.types.get(c.type).exactRankSlice?.((c.options ?? {}) as Record<string, unknown>) ?? true;
+  /** The rank a ranked module's parameters have now: r_max until folded. */
+  const heldRank = (c: Candidate) =>
+    s.folded[c.id] === 'frozen'
+      ? (s.foldedRanks?.[c.id] ?? c.ranks![s.frozen[c.id]!]!)
+      : c.ranks![c.ranks!.length - 1]!;
   const pending = prog.filter(
     (c) =>
       (!s.kept[c.id] && s.folded[c.id] !== 'pruned') ||
       (s.kept[c.id] &&
         s.frozen[c.id] !== undefined &&
         c.ranks &&
-        s.folded[c.id] !== 'frozen' &&
-        sliceable(c)),
+        sliceable(c) &&
+        (s.folded[c.id] !== 'frozen' || heldRank(c) !== c.ranks[s.frozen[c.id]!])),
   );
   if (pending.length === 0 || pending.length < fraction * prog.length) return [];
   const drop: string[] = [];
@@ -41,7 +46,7 @@ export function foldSupernet(
       s.folded[c.id] = 'pruned';
       continue;
     }
-    const from = c.ranks![c.ranks!.length - 1]!;
+    const from = heldRank(c);
     const to = c.ranks![s.frozen[c.id]!]!;
     const options = c.options as Record<string, unknown>;
     Object.assign(s.params, modules.slice(s.params, c.type, c.point, from, to, options));
@@ -52,6 +57,7 @@ export function foldSupernet(
         ps.buffers[b] = modules.slice({ [n]: buf }, c.type, c.point, from, to, options)[n]!;
     }
     s.folded[c.id] = 'frozen';
+    (s.foldedRanks ??= {})[c.id] = to;
   }
   optimizer.restore(optState);
   optimizer.drop(drop);

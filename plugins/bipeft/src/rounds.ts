@@ -9,6 +9,8 @@ import type { Supernet } from './supernet.js';
 export interface AppliedRound {
   pruned: string[];
   frozen: { id: string; rank: number }[];
+  /** Survivors set to a smaller candidate rank (the final round's alternative to pruning them). */
+  lowered: { id: string; from: number; to: number }[];
 }
 
 export function applyDecision(net: Supernet, d: ScheduleDecision): AppliedRound {
@@ -19,5 +21,11 @@ export function applyDecision(net: Supernet, d: ScheduleDecision): AppliedRound 
     net.s.frozen[id] = idx;
     return { id, rank: c.ranks![idx]! };
   });
-  return { pruned: [...d.prune], frozen };
+  const lowered = (d.lower ?? []).map(({ id, rankIndex }) => {
+    const c = net.byId.get(id)!;
+    const from = c.ranks![net.rankIndex(c)]!;
+    net.s.frozen[id] = rankIndex;
+    return { id, from, to: c.ranks![rankIndex]! };
+  });
+  return { pruned: [...d.prune], frozen, lowered };
 }

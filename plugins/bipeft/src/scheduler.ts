@@ -19,9 +19,13 @@
  * - a non-final round never prunes so far that the survivors' derived total falls below B (the
  *   expected sizes, soft in rank and on-probability, can overstate the derived ones);
  * - the final round (T_rem → 0) keeps the most important survivors that fit B at their derived
- *   sizes, skipping any that does not fit and continuing down the ranking (the trigger's knapsack),
- *   and prunes the rest. So a schedule that completes derives at most B, and since every skipped
- *   module did not fit, the unused budget is smaller than the smallest module the final round pruned.
+ *   sizes, going down the ranking (the trigger's knapsack); a ranked survivor that does not fit is
+ *   lowered to the largest smaller candidate rank that fits (`ScheduleDecision.lower`; the leading
+ *   components, which the rank-masked supernet trained), and one that fits at no rank is pruned with
+ *   the rest. So a schedule that completes derives at most B, and the unused budget is smaller than
+ *   the smallest rank of any module the final round pruned. Without the lowering, a survivor frozen
+ *   at a rank larger than the whole budget (the round before the last freezes every rank) had to be
+ *   pruned, leaving much of the budget unused (docs/results.md).
  *
  * Rank freezing (§2.9, pseudo-code §2.11), right after a round: H holds the rank logits of every
  * matrix module after each weight step since the last freezing. Once H has at least two entries,
@@ -218,8 +222,10 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
     const size = (m: ModuleStatus) => this.knapsackSize(m);
     this.s.remaining -= 1;
     this.s.round += 1;
-    const prune =
-      this.s.remaining === 0 ? finalRound(alive, input.budget) : round(alive, delta, size, input.budget);
+    const { prune, lower } =
+      this.s.remaining === 0
+        ? finalRound(alive, input.budget)
+        : { prune: round(alive, delta, size, input.budget), lower: [] };
     this.s.pruned = true;
 
     // Rank freezing.
@@ -257,6 +263,7 @@ export class BipeftBudgetScheduler implements BudgetScheduler {
     return {
       prune,
       freeze,
+      ...(lower.length > 0 ? { lower } : {}),
       finished: this.s.remaining === 0,
       expectedParams: expected,
       event: { round: this.s.round, remaining: this.s.remaining, delta, similarity, gamma },
@@ -307,13 +314,40 @@ function round(
 }
 
 /**
- * The final round: keep the most important survivors whose derived sizes fit the budget (skipping
- * a module that does not fit and continuing down the ranking), prune the rest, least important first.
+ * The final round: keep the most important survivors whose derived sizes fit the budget, going down
+ * the ranking. A ranked survivor that does not fit at its derived rank is kept at the largest smaller
+ * candidate rank that fits (its leading components, which the rank-masked supernet trained) and
+ * `lower`ed to it; one that fits at no rank is skipped (the ranking goes on). The rest are pruned,
+ * least important first.
  */
-function finalRound(alive: readonly ModuleStatus[], budget: number): string[] {
-  const ascending = [...alive].sort(ascendingImportance);
-  const kept = new Set(greedyUnderBudget([...alive].sort(descendingImportance), derivedSize, budget).chosen);
-  return ascending.filter((m) => !kept.has(m)).map((m) => m.id);
+function finalRound(
+  alive: readonly ModuleStatus[],
+  budget: number,
+): { prune: string[]; lower: { id: string; rankIndex: number }[] } {
+  const kept = new Set<ModuleStatus>();
+  const lower: { id: string; rankIndex: number }[] = [];
+  let left = budget;
+  for (const m of [...alive].sort(descendingImportance)) {
+    const size = derivedSize(m);
+    if (size <= left) {
+      kept.add(m);
+      left -= size;
+      continue;
+    }
+    const sizes = m.rankSizes ?? [];
+    let best = -1;
+    for (let i = 0; i < sizes.length; i++)
+      if (sizes[i]! <= left && (best < 0 || sizes[i]! > sizes[best]!)) best = i;
+    if (best < 0) continue;
+    kept.add(m);
+    lower.push({ id: m.id, rankIndex: best });
+    left -= sizes[best]!;
+  }
+  const prune = [...alive]
+    .sort(ascendingImportance)
+    .filter((m) => !kept.has(m))
+    .map((m) => m.id);
+  return { prune, lower };
 }
 
 /**

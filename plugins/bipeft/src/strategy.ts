@@ -388,7 +388,7 @@ export class BipeftStrategy implements SearchStrategy {
       });
       if (d.prune.length > 0 || d.freeze.length > 0 || d.event?.round !== undefined) {
         for (const id of d.prune) st.prunedImportance[id] = scores.get(id) ?? 0;
-        const { frozen } = applyDecision(this.net, d);
+        const { frozen, lowered } = applyDecision(this.net, d);
         st.rounds++;
         const after = this.scheduler.expectedParams(this.net.statuses(scores));
         // The scheduler's event fields first: on a key clash the strategy's own fields win.
@@ -399,13 +399,16 @@ export class BipeftStrategy implements SearchStrategy {
           epoch: st.epoch,
           pruned: d.prune,
           frozen,
+          ...(lowered.length > 0 ? { lowered } : {}),
           expectedBefore: d.expectedParams,
           expectedAfter: after,
           budget: this.ctx.budget.params,
           kept: this.net.alive().length,
         });
         for (const f of frozen) this.ctx.emit({ type: 'freeze', step: st.step, module: f.id, rank: f.rank });
-        this.maybeFold();
+        for (const l of lowered) this.ctx.emit({ type: 'freeze', step: st.step, module: l.id, rank: l.to });
+        // A lowered module already folded at its old rank must be sliced again before any program runs.
+        this.maybeFold(lowered.length > 0 ? 0 : this.opts.foldFraction);
       }
       finished = d.finished;
     }
@@ -461,8 +464,8 @@ export class BipeftStrategy implements SearchStrategy {
   }
 
   /** Fold pruned modules and frozen ranks into a smaller program once enough has changed. */
-  private maybeFold(): void {
-    const folded = foldSupernet(this.net, this.ctx.modules, this.weightOpt, this.opts.foldFraction);
+  private maybeFold(fraction: number): void {
+    const folded = foldSupernet(this.net, this.ctx.modules, this.weightOpt, fraction);
     if (folded.length === 0) return;
     this.st.folds++;
     this.ctx.emit({ type: 'fold', step: this.st.step, modules: this.net.program().modules.length, folded });

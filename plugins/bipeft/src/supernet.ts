@@ -25,6 +25,11 @@ export interface SupernetState {
   frozen: Record<string, number>;
   /** Modules whose pruning/freezing is already folded into the program. */
   folded: Record<string, 'pruned' | 'frozen'>;
+  /**
+   * The rank a folded ranked module's parameters are sliced to (absent in older checkpoints: its
+   * frozen rank, which could not change before the final round could lower it).
+   */
+  foldedRanks?: Record<string, number>;
   params: ParamSet;
 }
 
@@ -159,6 +164,9 @@ export class Supernet {
       fullSize: this.fullSize(c),
       rankedSize: this.rankedSize(c),
       derivedSize: this.derivedSize(c),
+      rankSizes: c.ranks?.map((r) =>
+        this.toolkit.count(c.type, c.point, r, c.options as Record<string, unknown>),
+      ),
       onProbability: this.onProbability(c),
       importance: importance.get(c.id) ?? 0,
       pruned: !this.s.kept[c.id],

@@ -9,12 +9,15 @@
  *
  * Guarantee checked (and why it holds): when the schedule completes,
  * - derivedParams ≤ B: the final round keeps survivors greedily by importance under B at their
- *   derived sizes (exact counts at the rank derive() gives), and nothing moves after it;
+ *   derived sizes (exact counts at the rank derive() gives), or lowered to the largest smaller
+ *   candidate rank that fits, and nothing moves after it;
  * - the repair is empty (it has nothing to do);
  * - if the survivors entering the final round hold at least B (every earlier round keeps them ≥ B;
  *   only rank drift between rounds can lower them), the unused budget B − derivedParams is smaller
- *   than the smallest module the final round pruned: each pruned module was skipped because it did
- *   not fit the budget left at that point, which only shrinks. Otherwise every survivor is kept.
+ *   than the smallest size (at its smallest candidate rank) of any module the final round pruned:
+ *   each was pruned because not even that fitted the budget left at that point, which only
+ *   shrinks. Otherwise every survivor is kept. Without the lowering this fails on these budgets,
+ *   which go down to half the largest module, so that a survivor can be larger than the budget.
  * Below that bound nothing is guaranteed: argmax ranks that drift down after the last round that
  * pruned leave the survivors under B, and a pruned module cannot come back. The mean share of the
  * budget used is checked as a measured property, not a guarantee.
@@ -62,10 +65,11 @@ function simulate(
   const candidates = new PatternSpace('p', entries).build(backbone.info, types).candidates;
   const rng = new Rng(seed);
   const net = Supernet.init(candidates, toolkit, 'disentangled', rng);
-  // Budgets from twice the largest module (at full rank) to 60 % of the supernet.
+  // Budgets from half the largest module (at full rank: a survivor can be larger than the whole
+  // budget, as in real searches on USE-lite) to 60 % of the supernet.
   const supernet = candidates.reduce((a, c) => a + net.fullSize(c), 0);
   const largest = Math.max(...candidates.map((c) => net.fullSize(c)));
-  const budget = Math.floor(2 * largest + budgetFraction * (0.6 * supernet - 2 * largest));
+  const budget = Math.floor(0.5 * largest + budgetFraction * (0.6 * supernet - 0.5 * largest));
   const scheduler = new BipeftBudgetScheduler({ rounds, freezeRanks });
   // A ranking that is stable up to noise: log-normal base importance, ±5 % per step.
   const base = new Map(candidates.map((c) => [c.id, Math.exp(rng.normal())]));
@@ -89,8 +93,10 @@ function simulate(
     const d = scheduler.decide({ step, epoch: 1, budget, modules });
     if (finalRound && d.event?.round !== undefined) {
       survivorsBefore = modules.filter((m) => !m.pruned).reduce((a, m) => a + m.derivedSize!, 0);
-      for (const id of d.prune)
-        smallestFinalPrune = Math.min(smallestFinalPrune, modules.find((m) => m.id === id)!.derivedSize!);
+      for (const id of d.prune) {
+        const m = modules.find((x) => x.id === id)!;
+        smallestFinalPrune = Math.min(smallestFinalPrune, ...(m.rankSizes ?? [m.derivedSize!]));
+      }
     }
     applyDecision(net, d);
     if (d.finished) {
@@ -134,9 +140,10 @@ describe('BIPEFT lands within the budget itself (supernet level, every S1/S2/mix
           expect(o.derivedParams, `${where}: derivedParams`).to.be.at.most(o.budget);
           expect(o.repair, `${where}: repair entries`).to.equal(0);
           if (o.survivorsBefore >= o.budget) {
-            expect(o.budget - o.derivedParams, `${where}: unused budget`).to.be.lessThan(
-              o.smallestFinalPrune,
-            );
+            expect(
+              o.budget - o.derivedParams,
+              `${where}: unused budget, below the smallest pruned`,
+            ).to.be.lessThan(o.smallestFinalPrune);
           } else {
             // The survivors hold less than B (the derived supernet is below the budget, or argmax
             // ranks drifted down after the last round that pruned): every one of them is kept.
@@ -146,7 +153,8 @@ describe('BIPEFT lands within the budget itself (supernet level, every S1/S2/mix
         }
       }
       const mean = used.reduce((a, b) => a + b, 0) / used.length;
-      // Measured: mean 0.97 (s1), 0.86 (s2: few, large modules), 0.95 (mixed).
+      console.log(`      ${space}: mean share ${mean.toFixed(3)}, min ${Math.min(...used).toFixed(3)}`);
+      // Measured: mean 0.967 (s1), 0.859 (s2: few, large modules), 0.968 (mixed).
       expect(mean, `mean share of the budget used (min ${Math.min(...used).toFixed(3)})`).to.be.at.least(0.8);
     });
   }

@@ -15,6 +15,8 @@ interface Mod {
   alpha?: number[];
   pruned?: boolean;
   frozen?: boolean;
+  /** Exact sizes at the candidate ranks (ranked modules). */
+  rankSizes?: number[];
 }
 
 function statuses(mods: readonly Mod[]): ModuleStatus[] {
@@ -27,6 +29,7 @@ function statuses(mods: readonly Mod[]): ModuleStatus[] {
     pruned: !!m.pruned,
     rankFrozen: !!m.frozen,
     rankLogits: m.alpha && !m.frozen ? Float32Array.from(m.alpha) : undefined,
+    rankSizes: m.rankSizes,
   }));
 }
 
@@ -114,7 +117,29 @@ describe('BIPEFT budget scheduler', () => {
     }
     // Keep a (10); big would make 40: skip; b (18); c would make 27: skip; d (23). Prune least important first.
     expect(d.prune).to.deep.equal(['c', 'big']);
+    expect(d.lower).to.equal(undefined);
     expect(d.finished).to.equal(true);
+  });
+
+  it('the final round lowers a survivor that does not fit to the largest smaller rank that does', () => {
+    const s = new BipeftBudgetScheduler({ rounds: 1, window: 1, threshold: 0, freezeRanks: false });
+    // The situation traced in docs/results.md: a survivor frozen at a rank larger than the budget.
+    const mods: Mod[] = [
+      { id: 'big', size: 16, importance: 5, frozen: true, rankSizes: [2, 8, 16] },
+      { id: 'a', size: 3, importance: 4 },
+      { id: 'wide', size: 12, importance: 3, frozen: true, rankSizes: [6, 12] },
+      { id: 'b', size: 2, importance: 2 },
+    ];
+    let d: ScheduleDecision | undefined;
+    for (let step = 0; !d; step++) {
+      const r = s.decide({ step, epoch: 0, budget: 14, modules: statuses(mods) });
+      if (r.event?.round !== undefined) d = r;
+    }
+    // big: 16 > 14, so its largest rank that fits, index 1 (8): left 6; a (3): left 3; wide: 12 > 3
+    // and its smallest rank (6) > 3: pruned; b (2): left 1. Derived 8 + 3 + 2 = 13 ≤ 14. Without the
+    // lowering, big would be pruned and a + wide + b = 17 > 14, so wide too: 5 of 14 used.
+    expect(d.lower).to.deep.equal([{ id: 'big', rankIndex: 1 }]);
+    expect(d.prune).to.deep.equal(['wide']);
   });
 
   it('counts the last rounds at the derived sizes (the rank derivation will give), not the expected ones', () => {
