@@ -48,6 +48,7 @@ export {
 } from './conformance/common.js';
 export * from './harness.js';
 export * from './python.js';
+export * from './hub-server.js';
 
 /** The tiny backbone and task as a plugin's ContainerModule (also this package's `peftkit.module`). */
 export { default as fixturePlugin } from './plugin.js';

@@ -32,6 +32,8 @@ export interface HfBackboneOptions {
   dropout?: number;
   /** Directory that a relative `path` is relative to (default: the working directory). */
   baseDir?: string;
+  /** Progress lines of a hub download. */
+  log?: (line: string) => void;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -154,7 +156,7 @@ function resolveOptions(o: HfBackboneOptions, cfg: HfConfig, configFile: string)
 export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEncoder> {
   if ((options.path === undefined) === (options.model === undefined))
     throw new ConfigError(
-      'expected exactly one of path (a checkpoint directory) and model (a hub id in the Hugging Face cache)',
+      'expected exactly one of path (a checkpoint directory) and model (a hub id)',
       undefined,
       options.path === undefined ? 'path' : 'model',
     );
@@ -164,7 +166,7 @@ export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEnco
     throw new ConfigError('expected the checkpoint directory', undefined, 'path');
   const dir =
     options.model !== undefined
-      ? resolveHubModel(options.model, options.revision)
+      ? await resolveHubModel(options.model, options.revision, { log: options.log })
       : resolve(options.baseDir ?? process.cwd(), options.path!);
   if (!(await exists(dir)))
     throw new ConfigError(`checkpoint directory not found: ${dir}`, undefined, 'path');

@@ -20,14 +20,14 @@ export const HF_OPTIONS_SCHEMA = {
       type: 'string',
       minLength: 1,
       description:
-        'A hub id (org/name) resolved from the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ' +
-        '~/.cache/huggingface/hub: refs/ and snapshots/). peftkit does not download: fetch it first with ' +
-        "huggingface-cli or transformers' from_pretrained.",
+        'A hub id (org/name) from the Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ' +
+        '~/.cache/huggingface/hub), downloaded into it from $HF_ENDPOINT (default https://huggingface.co) ' +
+        'when missing, unless HF_HUB_OFFLINE is set; HF_TOKEN for gated or private models. Exactly one of path and model.',
     },
     revision: {
       type: 'string',
       minLength: 1,
-      description: 'With model: the branch, tag or commit hash in the cache (default main).',
+      description: 'With model: the branch, tag or commit hash (default main).',
     },
     head: {
       enum: ['hf', 'linear'],
@@ -81,6 +81,7 @@ export default new ContainerModule(({ bind }) => {
         maxLength: options.maxLength as number | undefined,
         dropout: options.dropout as number | undefined,
         baseDir: ctx.baseDir,
+        log: (line) => ctx.log.info(`backbone hf: ${line}`),
       });
       ctx.log.info(`backbone hf: ${backbone.description}`);
       if (backbone.options.dropout > 0) {
