@@ -14,7 +14,11 @@ peftkit must start from it), the others as base models (peftkit starts a fresh h
 OUT_DIR/peft-bert-lora/ is a LoRA adapter made by peft on the bert checkpoint (random non-zero LoRA
 weights, two ranks and alphas, the trained classifier in modules_to_save) and OUT_DIR/peft-bert-adalora/ an
 AdaLoRA one; OUT_DIR/probe.jsonl holds 100 sentences and peft-bert-lora/logits.json what the adapter's model
-gives for them (for the import tests).
+gives for them, evaluated in float64 (for the import tests).
+
+The WordPiece and Unigram vocabularies differ from one run of this script to the next: the `tokenizers`
+trainers break ties between equally frequent candidates in hash-map order, which Rust seeds per process
+(byte-level BPE is stable). The tests hold for any draw; the checkpoints' weights are seeded.
 
 OUT_DIR/golden.json holds what transformers makes of a fixed set of texts and pairs: input_ids,
 token_type_ids and attention_mask from the tokenizer (padding, truncation at 24 tokens) and the
@@ -81,6 +85,11 @@ MAX_LENGTH = 24
 HIDDEN, LAYERS, HEADS, INTERMEDIATE, POSITIONS = 32, 2, 4, 64, 64
 # Ten times transformers' default, so that a tiny random model's outputs vary visibly between texts.
 INIT_STD = 0.2
+# The peft LoRA fixture's factors are scaled by this after peft's random init, so the adapter changes the
+# logits visibly. 4.0 (BA x16) made pre-LayerNorm activations reach ~130 at a standard deviation of ~1.3,
+# where float32 keeps too few digits: torch float32 itself then differed from float64 by up to 1.1e-4 and
+# peftkit's float32 by up to 8.3e-5, each its own way (docs/interop.md; tools/adapter-precision.sh).
+LORA_SCALE = 2.0
 
 
 def train(model, trainer, normalizer=None, pre_tokenizer=None):
@@ -208,7 +217,7 @@ def peft_adapters(out):
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "lora_" in name:
-                p.mul_(4.0)  # visible updates on a tiny random model
+                p.mul_(LORA_SCALE)  # visible updates on a tiny random model
             if "modules_to_save" in name:
                 p.add_(torch.randn_like(p) * 0.3)  # a head that differs from the checkpoint's
     model.eval()
@@ -218,9 +227,11 @@ def peft_adapters(out):
     with open(os.path.join(out, "probe.jsonl"), "w") as f:
         for t in texts:
             f.write(json.dumps({"text": t, "label": "neg"}) + "\n")
+    # The adapter's exact logits: peft's model evaluated in float64, so that the import tests measure
+    # peftkit's float32 error alone, not the sum of torch's and peftkit's.
     with torch.no_grad():
         enc = tok(texts, padding=True, truncation=True, max_length=32, return_tensors="pt")
-        logits = model(**enc).logits
+        logits = model.double()(**enc).logits
     with open(os.path.join(d, "logits.json"), "w") as f:
         json.dump(logits.tolist(), f)
     ada = get_peft_model(

@@ -21,13 +21,12 @@ import { hfFixtures, requireGoldenPython, runPythonTool } from '@peftkit/testing
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(ROOT, 'core/cli/bin/peftkit.js');
-const TOLERANCE = 1e-4;
 /**
- * Adapters made by peft (random LoRA factors, logits up to ~2.3) scored by peftkit: measured 1.2e-5 in
- * one run and 1.3e-4 / 1.4e-4 in a clean-clone CI run of the same code; the cause of that spread is not
- * yet found (see docs/interop.md), so these two checks hold a wider bound until it is.
+ * Also for the adapter made by peft and imported: its reference logits are peft's model evaluated in
+ * float64 (hf_fixtures.py), and its LoRA factors are scaled moderately (LORA_SCALE) so float32 keeps the
+ * digits this needs; see docs/interop.md for what a larger scale did.
  */
-const IMPORTED_TOLERANCE = 3e-4;
+const TOLERANCE = 1e-4;
 const MAX_LENGTH = 32;
 
 function cli(args: string[], cwd: string): string {
@@ -250,7 +249,7 @@ output: { dir: ./runs, name: from-adapter }
     return d;
   };
 
-  it(`eval --adapter: peftkit's logits equal peft's within ${IMPORTED_TOLERANCE} on 100 sentences`, () => {
+  it(`eval --adapter: peftkit's logits equal peft's within ${TOLERANCE} on 100 sentences`, () => {
     const preds = join(dir, 'adapter-predictions.jsonl');
     const out = cli(
       [
@@ -286,7 +285,7 @@ output: { dir: ./runs, name: from-adapter }
     console.log(
       `      max |peftkit - peft| over 100 sentences, adapter made by peft = ${d.toExponential(2)}`,
     );
-    expect(d).to.be.at.most(IMPORTED_TOLERANCE);
+    expect(d).to.be.at.most(TOLERANCE);
   });
 
   it('train --init-adapter starts from the adapter (a negligible learning rate keeps its logits)', () => {
@@ -308,7 +307,9 @@ output: { dir: ./runs, name: from-adapter }
     expect(res!.architecture.modules).to.have.length(6);
     const preds = join(dir, 'trained-predictions.jsonl');
     cli(['predict', res!.dir, '--input', join(fixtures, 'probe.jsonl'), '--output', preds], dir);
-    expect(maxDiff(preds)).to.be.at.most(IMPORTED_TOLERANCE);
+    const d = maxDiff(preds);
+    console.log(`      max |peftkit - peft| after train --init-adapter (lr 1e-9) = ${d.toExponential(2)}`);
+    expect(d).to.be.at.most(TOLERANCE);
   });
 
   it('refuses an adapter of another base model and an unsupported method, saying why', () => {
