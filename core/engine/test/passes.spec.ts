@@ -6,7 +6,7 @@ const quietLogger = { info: () => {}, warn: () => {}, debug: () => {} };
 import { Workbench, passMemoryOf } from '../src/index.js';
 
 /** A workbench over the tiny fixtures whose passes may take `passMemory` bytes. */
-function workbench(passMemory?: number): Workbench {
+function workbench(passMemory?: number, memoryLimit?: number): Workbench {
   return new Workbench({
     backbone: tinyBackbone({ hidden: 8 }),
     task: tinyTask({ train: 24, validation: 12, test: 12 }),
@@ -15,12 +15,13 @@ function workbench(passMemory?: number): Workbench {
     seed: 5,
     log: quietLogger,
     ...(passMemory !== undefined ? { passMemory } : {}),
+    ...(memoryLimit !== undefined ? { memoryLimit } : {}),
   });
 }
 
 const HEAD_ONLY = { modules: [] };
 
-describe('workbench passes (memory-bounded batches)', function () {
+describe('workbench memory: passes and limits', function () {
   this.timeout(60_000);
 
   it('memory.passMiB sets the pass memory; unset, the default', () => {
@@ -71,7 +72,26 @@ describe('workbench passes (memory-bounded batches)', function () {
     const wb = workbench(2 ** 50);
     const err = await wb.compile(HEAD_ONLY, 'train').catch((e: Error) => e);
     expect(err).to.be.instanceOf(ConfigError);
-    expect((err as Error).message).to.match(/memory\.passMiB: .*a pass may take .* of memory is free/s);
-    expect((err as Error).message).to.match(/hint: lower memory\.passMiB/);
+    expect((err as Error).message).to.match(
+      /memory\.passMiB: .*needs about .* more memory to run: .* frozen parameters and up to .* per pass .* but only .* is available/s,
+    );
+    expect((err as Error).message).to.match(/hint: lower memory\.passMiB .*backbone\.options\.maxLength/);
+  });
+
+  it('memory.limitMiB: a program that would take the process over the limit is refused before it is compiled', async () => {
+    const backend = new InProcessBackend();
+    const wb = new Workbench({
+      ...workbench().parts,
+      backend,
+      memoryLimit: process.memoryUsage().rss + 2 ** 20,
+    });
+    const err = await wb.compile(HEAD_ONLY, 'train').catch((e: Error) => e);
+    expect(err).to.be.instanceOf(ConfigError);
+    expect((err as Error).message).to.match(
+      /but only 1 MiB is available \(memory\.limitMiB \d+ less the \d+ MiB the process holds\)/,
+    );
+    expect(backend.compiled).to.equal(0);
+    const roomy = workbench(undefined, process.memoryUsage().rss + 2 ** 30);
+    expect((await roomy.compile(HEAD_ONLY, 'train')).bytesPerSequence(8)).to.be.greaterThan(0);
   });
 });

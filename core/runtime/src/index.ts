@@ -12,3 +12,4 @@ export * from './local-executor.js';
 export * from './search-loop.js';
 // The state codec lives in @peftkit/api (plugins send values holding typed arrays over the wire too).
 export { decodeState, encodeState, type EncodedState } from '@peftkit/api';
+export * from './memory-limit.js';

@@ -28,7 +28,6 @@ import type {
 } from '@peftkit/api';
 import { ConfigError, Rng, deriveSeed } from '@peftkit/api';
 import { type Graph, type TensorData, peakActivationBytes } from '@peftkit/graph';
-import { freemem } from 'node:os';
 import {
   type EncodedExample,
   type ProgramLayout,
@@ -42,6 +41,7 @@ import {
   programKey,
 } from '@peftkit/nn';
 import { argmaxRows, computeMetrics } from '@peftkit/train';
+import { availableMemory } from './memory-limit.js';
 
 export interface WorkbenchParts {
   backbone: Backbone;
@@ -53,6 +53,11 @@ export interface WorkbenchParts {
   log: Logger;
   /** Bytes of intermediate tensors one run of a program may take (default DEFAULT_PASS_MEMORY). */
   passMemory?: number;
+  /**
+   * Bytes the process may use in all (`memory.limitMiB`); unset, the machine's available memory
+   * and the cgroup's limit decide (memory-limit.ts).
+   */
+  memoryLimit?: number;
   /**
    * Starting values that replace the fresh initialisation of the parameters they name (an
    * imported PEFT adapter's modules and head).
@@ -69,6 +74,17 @@ export function passMemoryOf(config: { memory?: { passMiB?: number } }): number 
   return mib === undefined ? DEFAULT_PASS_MEMORY : mib * 2 ** 20;
 }
 
+/** The workbench's memory settings from a run configuration's `memory` section. */
+export function memoryPartsOf(config: {
+  memory?: { passMiB?: number; limitMiB?: number };
+}): Pick<WorkbenchParts, 'passMemory' | 'memoryLimit'> {
+  const limit = config.memory?.limitMiB;
+  return {
+    passMemory: passMemoryOf(config),
+    ...(limit !== undefined ? { memoryLimit: limit * 2 ** 20 } : {}),
+  };
+}
+
 export interface Compiled {
   program: CompiledProgram;
   layout: ProgramLayout;
@@ -76,7 +92,8 @@ export interface Compiled {
   bytesPerSequence(T: number): number;
 }
 
-const GiB = (n: number): string => `${(n / 2 ** 30).toFixed(2)} GiB`;
+const size = (n: number): string =>
+  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${Math.ceil(n / 2 ** 20)} MiB`;
 
 /** Architecture gates and rank masks of one run of a supernet program. */
 export interface ArchFeeds {
@@ -208,29 +225,33 @@ export class Workbench {
   }
 
   /**
-   * Refuse a program that cannot run one sequence of the longest length in the memory the machine
-   * has left (its frozen weights may still have to be copied to the backend as well), before it is
-   * compiled, instead of letting the OS kill the process half-way.
+   * Refuse a program before it is compiled when what it adds cannot fit the memory the process may
+   * still take (availableMemory: the machine's, the cgroup's limit, or `memory.limitMiB`), instead
+   * of letting the OS kill the process half-way: the program's copy of the frozen weights, and the
+   * intermediate tensors of one pass (`passMemory`, or one sequence of the longest length where
+   * that alone is larger).
    */
   private checkFits(key: string, info: Omit<Compiled, 'program'>): void {
     const one = info.bytesPerSequence(this.maxLength);
     const pass = Math.max(one, this.passMemory);
-    const weights = 4 * this.parts.backbone.info.params;
-    const free = freemem();
-    if (pass + weights <= free) return;
-    const what =
-      one > this.passMemory
-        ? `one sequence of ${this.maxLength} tokens needs about ${GiB(one)} of intermediate tensors`
-        : `a pass may take ${GiB(this.passMemory)} of intermediate tensors (memory.passMiB)`;
+    const params = this.parts.backbone.info.params;
+    const weights = 4 * params;
+    const available = availableMemory(this.parts.memoryLimit);
+    if (pass + weights <= available.bytes) return;
+    const seqTooLong = one > this.passMemory;
+    const M = `${(params / 1e6).toFixed(0)}M`;
     throw new ConfigError(
-      `program ${key.slice(0, 48)}…: ${what}, and the backbone's ` +
-        `${(this.parts.backbone.info.params / 1e6).toFixed(0)}M frozen parameters ${GiB(weights)}, ` +
-        `but only ${GiB(free)} of memory is free`,
+      `program ${key.slice(0, 48)}…: needs about ${size(pass + weights)} more memory to run: ` +
+        `${size(weights)} for a copy of the backbone's ${M} frozen parameters and ` +
+        (seqTooLong
+          ? `${size(one)} of intermediate tensors for one sequence of ${this.maxLength} tokens`
+          : `up to ${size(this.passMemory)} of intermediate tensors per pass (memory.passMiB ${this.passMemory / 2 ** 20}; one sequence of ${this.maxLength} tokens takes ${size(one)})`) +
+        `, but only ${size(available.bytes)} is available (${available.source})`,
       undefined,
-      one > this.passMemory ? 'backbone' : 'memory.passMiB',
-      one > this.passMemory
-        ? 'lower the sequence length (backbone.options.maxLength), or use a smaller model'
-        : 'lower memory.passMiB (smaller passes: a batch runs in more of them), or use a smaller model',
+      seqTooLong ? 'backbone.options.maxLength' : 'memory.passMiB',
+      seqTooLong
+        ? `lower the sequence length (backbone.options.maxLength ${this.maxLength}), or use a smaller model than ${M} parameters`
+        : `lower memory.passMiB (the batch then runs in more, smaller passes: the same step, a little slower), the sequence length (backbone.options.maxLength ${this.maxLength}), or use a smaller model than ${M} parameters`,
     );
   }
 

@@ -231,6 +231,12 @@ export const CONFIG_SCHEMA = {
           description:
             'MiB of intermediate tensors one forward/backward pass may take (estimated from the program before it runs). Larger batches run in several passes whose gradients are averaged: the same step, less memory, a little slower. Default 256.',
         },
+        limitMiB: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            "MiB of memory the whole process may use. Before each program is compiled, the memory it will add (a copy of the frozen weights and one pass's intermediate tensors) is checked against what is left, and the run stops with what to lower instead of being killed by the OS. Unset: the memory the machine has available, or less under a cgroup memory limit.",
+        },
       },
     },
     output: {

@@ -47,8 +47,11 @@ export interface RunConfig {
   recipes: { search: TrainRecipe; retrain: TrainRecipe };
   backend: ComponentRef;
   executor: ComponentRef;
-  /** Memory limits: `passMiB`, activation memory of one pass (see Workbench). */
-  memory?: { passMiB?: number };
+  /**
+   * Memory limits: `passMiB`, activation memory of one pass; `limitMiB`, memory the process may use
+   * (see Workbench).
+   */
+  memory?: { passMiB?: number; limitMiB?: number };
   /** Runs go to `<dir>/<name>-<YYYYMMDD-HHMMSS>-s<seed>/`; `dir` is relative to the working directory. */
   /** `tensorboard`: write `<run>/tensorboard/` event files (absent in older runs' config.json: on). */
   output: { dir: string; name: string; tensorboard?: boolean };

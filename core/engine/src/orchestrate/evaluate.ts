@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, loadResolvedConfig } from '../config/load.js';
 import { baseDirOf } from '../config/validate.js';
-import { Workbench, passMemoryOf } from '@peftkit/runtime';
+import { Workbench, memoryPartsOf } from '@peftkit/runtime';
 import { type LoadedRun, loadFinishedRun } from './export.js';
 import { importPeftAdapter } from './peft-import.js';
 import { moduleTypesOf } from './run.js';
@@ -47,7 +47,7 @@ async function withWorkbench<T>(
       types: run.types,
       seed: run.dir.info.seed,
       log,
-      passMemory: passMemoryOf(config),
+      ...memoryPartsOf(config),
     });
     return await fn(wb, run);
   } finally {
@@ -122,7 +122,7 @@ export async function evaluateAdapter(opts: EvaluateAdapterOptions): Promise<{
       types,
       seed: config.seeds[0] ?? 0,
       log,
-      passMemory: passMemoryOf(config),
+      ...memoryPartsOf(config),
     });
     const spec = Workbench.specOf(imported.architecture);
     // Parameters the adapter lacks (the head of an adapter without one) start as in training.

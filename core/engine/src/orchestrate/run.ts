@@ -33,7 +33,7 @@ import type { RunConfig } from '../config/types.js';
 import type { Registry } from '../plugins/registry.js';
 import {
   type LoopCheckpoint,
-  passMemoryOf,
+  memoryPartsOf,
   runSearchLoop,
   type SearchLoopResult,
   Workbench,
@@ -319,7 +319,7 @@ async function runIn(
       types: c.types,
       seed,
       log,
-      passMemory: passMemoryOf(config),
+      ...memoryPartsOf(config),
       ...(imported ? { init: imported.params } : {}),
     });
     const budget = config.budget ? resolveBudget(config.budget, c.backbone.info.params) : null;
