@@ -8,7 +8,10 @@
  * runs in several passes of near-equal size whose losses and gradients are averaged, weighted by
  * their sizes: the same step as one pass over the whole batch (every fetched output of a train
  * program is a mean over the batch, or the gradient of one), up to float rounding. Evaluation
- * batches are cut the same way. A program that cannot run even one sequence of the longest length
+ * batches are cut the same way, into passes of a quarter of that memory (EVAL_PASS_SHARE): ONNX
+ * Runtime keeps each session's activation arena at its high-water mark, so the evaluation
+ * program's activations come on top of those the train program keeps between its steps, and a
+ * forward-only pass gains little from more sequences. A program that cannot run even one sequence of the longest length
  * within the memory the machine has left is refused with what to lower.
  */
 import type {
@@ -65,8 +68,11 @@ export interface WorkbenchParts {
   init?: ParamSet;
 }
 
-/** Default activation memory of one pass: 256 MiB. */
-export const DEFAULT_PASS_MEMORY = 256 * 2 ** 20;
+/** Default activation memory of one pass: 128 MiB (docs/benchmarks.md, "Search memory"). */
+export const DEFAULT_PASS_MEMORY = 128 * 2 ** 20;
+
+/** Share of the pass memory an evaluation pass may take (see the header). */
+export const EVAL_PASS_SHARE = 1 / 4;
 
 /** `memory.passMiB` of a run configuration in bytes (the default when unset). */
 export function passMemoryOf(config: { memory?: { passMiB?: number } }): number {
@@ -256,15 +262,20 @@ export class Workbench {
   }
 
   /**
-   * Index groups of near-equal size whose estimated activations fit `passMemory` (at least one
-   * sequence each). Throws when one pass of the batch would not fit the memory left.
+   * Index groups of near-equal size whose estimated activations fit `memory` (the pass memory
+   * unless given; at least one sequence each).
    */
-  passes(c: Compiled, split: DataSplit | readonly EncodedExample[], indices: readonly number[]): number[][] {
+  passes(
+    c: Compiled,
+    split: DataSplit | readonly EncodedExample[],
+    indices: readonly number[],
+    memory = this.passMemory,
+  ): number[][] {
     const examples = typeof split === 'string' ? this.data[split] : split;
     let T = 1;
     for (const i of indices) T = Math.max(T, exampleLength(examples[i]!));
     const perSeq = c.bytesPerSequence(T);
-    const fit = Math.max(1, Math.floor(this.passMemory / perSeq));
+    const fit = Math.max(1, Math.floor(memory / perSeq));
     const n = Math.ceil(indices.length / fit);
     if (n <= 1) return [[...indices]];
     const out: number[][] = [];
@@ -375,7 +386,8 @@ export class Workbench {
       .map((_, i) => i)
       .sort((a, b) => exampleLength(examples[a]!) - exampleLength(examples[b]!) || a - b);
     for (let start = 0; start < order.length; start += batchSize) {
-      for (const idx of this.passes(c, examples, order.slice(start, start + batchSize))) {
+      const batch = order.slice(start, start + batchSize);
+      for (const idx of this.passes(c, examples, batch, this.passMemory * EVAL_PASS_SHARE)) {
         const out = await c.program.run(this.feeds(c, examples, idx, params, arch, false), ['logits']);
         const got = out.logits!.data as Float32Array;
         idx.forEach((ex, b) => logits.set(got.subarray(b * C, (b + 1) * C), ex * C));

@@ -162,9 +162,22 @@ export function asFloat32(t: SafetensorsTensor): Float32Array | null {
   }
 }
 
-export function transposed(data: Float32Array, rows: number, cols: number): Float32Array {
+/**
+ * A float32 array over a SharedArrayBuffer. The frozen weights live in these: a training backend
+ * that runs its sessions in a worker thread shares them instead of copying them into every compile
+ * request, so compiling a program holds no extra copy of the weights in flight.
+ */
+function sharedFloat32(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * length));
+}
+
+export function transposed(
+  data: Float32Array,
+  rows: number,
+  cols: number,
+  out: Float32Array = new Float32Array(data.length),
+): Float32Array {
   // [rows, cols] -> [cols, rows]
-  const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
     for (let c = 0; c < cols; c++) out[c * rows + r] = data[base + c]!;
@@ -245,9 +258,13 @@ export function loadWeights(st: SafetensorsFile, cfg: HfConfig, file: string): L
     }
     if (entry.dtype !== 'F32') converted.set(entry.dtype, (converted.get(entry.dtype) ?? 0) + 1);
     let shape = [...spec.shape];
+    const frozen = sharedFloat32(data.length);
     if (spec.transpose) {
-      data = transposed(data, spec.shape[0]!, spec.shape[1]!);
+      data = transposed(data, spec.shape[0]!, spec.shape[1]!, frozen);
       shape = [spec.shape[1]!, spec.shape[0]!];
+    } else {
+      frozen.set(data);
+      data = frozen;
     }
     let roles = byPoint.get(spec.point);
     if (!roles) byPoint.set(spec.point, (roles = {}));

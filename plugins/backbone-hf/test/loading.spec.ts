@@ -49,6 +49,19 @@ describe('hf backbone: loading', function () {
   }
 
   describe('accepted variants', () => {
+    it('holds the frozen weights in SharedArrayBuffers of their own (a worker backend shares them, no copy per compile)', async () => {
+      const b = await loadHfBackbone({ path: await fresh() });
+      const buffers = new Set<ArrayBufferLike>();
+      for (const p of b.info.points) {
+        for (const t of Object.values(b.pretrained(p.name))) {
+          expect(t!.data.buffer, `${p.name}`).to.be.instanceOf(SharedArrayBuffer);
+          expect(t!.data.byteLength).to.equal(t!.data.buffer.byteLength);
+          buffers.add(t!.data.buffer);
+        }
+      }
+      expect(buffers.size).to.be.greaterThan(10);
+    });
+
     it('resolves a relative path against baseDir', async () => {
       const dir = await fresh();
       const b = await loadHfBackbone({ path: dir.slice(tmp.dir.length + 1), baseDir: tmp.dir });
