@@ -26,7 +26,7 @@ describe('workbench memory: passes and limits', function () {
 
   it('memory.passMiB sets the pass memory; unset, the default', () => {
     expect(passMemoryOf({ memory: { passMiB: 3 } })).to.equal(3 * 2 ** 20);
-    expect(passMemoryOf({})).to.equal(256 * 2 ** 20);
+    expect(passMemoryOf({})).to.equal(128 * 2 ** 20);
   });
 
   it('cuts a batch into near-equal passes that fit, and runs a small batch in one', async () => {
