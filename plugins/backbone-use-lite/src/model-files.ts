@@ -181,8 +181,10 @@ export function readUseLiteFiles(dir: string): UseLiteFiles {
     const expected = sizes.reduce((a, n) => a + 4 * n, 0);
     const shards = group.paths.map((p) => readBytes(join(dir, p)));
     checkShardSizes(dir, group, shards, expected);
-    // One fresh, 4-byte aligned buffer for the group; typed views into it, no further copies.
-    const bytes = new Uint8Array(expected);
+    // One fresh, 4-byte aligned buffer for the group; typed views into it, no further copies. A
+    // SharedArrayBuffer: a training backend running its sessions in a worker thread shares the
+    // frozen weights instead of copying them into every compile request.
+    const bytes = new Uint8Array(new SharedArrayBuffer(expected));
     let at = 0;
     for (const s of shards) {
       bytes.set(s, at);
