@@ -11,8 +11,8 @@
  * batches are cut the same way, into passes of a quarter of that memory (EVAL_PASS_SHARE): ONNX
  * Runtime keeps each session's activation arena at its high-water mark, so the evaluation
  * program's activations come on top of those the train program keeps between its steps, and a
- * forward-only pass gains little from more sequences. A program that cannot run even one sequence of the longest length
- * within the memory the machine has left is refused with what to lower.
+ * forward-only pass gains little from more sequences. A program whose weights and one pass cannot
+ * fit the memory the process may still take is refused before it is compiled (checkFits).
  */
 import type {
   Architecture,
