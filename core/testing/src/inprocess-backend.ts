@@ -45,8 +45,11 @@ export class InProcessBackend implements TrainingBackend {
       outputs: session.outputNames,
       async run(feeds, fetches) {
         const f: Record<string, ort.Tensor> = {};
-        for (const [k, t] of Object.entries(feeds))
-          f[k] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, [...t.shape]);
+        for (const [k, t] of Object.entries(feeds)) {
+          // onnxruntime-node rejects typed arrays over a SharedArrayBuffer (the backbones' weights).
+          const data = t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data;
+          f[k] = new ort.Tensor(t.dtype as 'float32', data as Float32Array, [...t.shape]);
+        }
         const out = await session.run(f, [...fetches]);
         const res: Record<string, TensorData> = {};
         for (const [k, t] of Object.entries(out))

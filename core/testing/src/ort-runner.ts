@@ -29,7 +29,9 @@ function session(model: SerializedModel, key: object): Promise<ort.InferenceSess
 async function run(s: ort.InferenceSession, feeds: Record<string, TensorData>, fetches: readonly string[]) {
   const ortFeeds: Record<string, ort.Tensor> = {};
   for (const [k, t] of Object.entries(feeds)) {
-    ortFeeds[k] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, [...t.shape]);
+    // onnxruntime-node rejects typed arrays over a SharedArrayBuffer (the backbones' weights): copy those.
+    const data = t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data;
+    ortFeeds[k] = new ort.Tensor(t.dtype as 'float32', data as Float32Array, [...t.shape]);
   }
   const out = await s.run(ortFeeds, [...fetches]);
   const res: Record<string, TensorData> = {};

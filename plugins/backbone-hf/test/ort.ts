@@ -39,8 +39,11 @@ async function run(
   const session = await pending;
   {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [k, t] of Object.entries(feeds))
-      ortFeeds[k] = new ort.Tensor(ORT_TYPES[t.dtype] as 'float32', t.data as Float32Array, [...t.shape]);
+    for (const [k, t] of Object.entries(feeds)) {
+      // onnxruntime-node rejects typed arrays over a SharedArrayBuffer (the backbone's weights): copy those.
+      const data = t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data;
+      ortFeeds[k] = new ort.Tensor(ORT_TYPES[t.dtype] as 'float32', data as Float32Array, [...t.shape]);
+    }
     const out = await session.run(ortFeeds, [...fetches]);
     const res: Record<string, TensorData> = {};
     for (const [k, t] of Object.entries(out)) {

@@ -6,7 +6,9 @@ import ort from 'onnxruntime-node';
 import type { UseLiteBackbone } from '../src/index.js';
 
 function toOrt(t: TensorData): ort.Tensor {
-  return new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, [...t.shape]);
+  // onnxruntime-node rejects typed arrays over a SharedArrayBuffer (the backbone's weights): copy those.
+  const data = t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data;
+  return new ort.Tensor(t.dtype as 'float32', data as Float32Array, [...t.shape]);
 }
 
 /** ids [B, T] (padded with padId) and mask [B, T] for a batch of token-id rows. */
