@@ -166,6 +166,11 @@ export interface Backbone {
    */
   readonly externalSource?: string;
   /**
+   * Optional: the directory holding the model's original files (config.json, tokenizer files), when
+   * `externalSource` is a hub id (its snapshot in the Hugging Face cache); else `externalSource` is it.
+   */
+  readonly externalDir?: string;
+  /**
    * Optional: the head to train for a task with `outputs` logits (1 for regression), when the
    * backbone has its own; absent or undefined: peftkit's linear head.
    */

@@ -113,8 +113,10 @@ export class HfEncoder implements Backbone {
     readonly description: string,
     /** The checkpoint's task-head tensors, by their names there (empty for base-model checkpoints). */
     private readonly headTensors: ReadonlyMap<string, SafetensorsTensor> = new Map(),
-    /** The checkpoint directory, as resolved (transformers' from_pretrained loads it). */
+    /** The hub id, or the checkpoint directory as resolved (transformers' from_pretrained loads either). */
     readonly externalSource?: string,
+    /** The checkpoint directory (a hub id's snapshot in the cache). */
+    readonly externalDir?: string,
   ) {
     const points = attachmentPoints(config, options.pooling);
     this.pointNames = new Set(points.map((p) => p.name));

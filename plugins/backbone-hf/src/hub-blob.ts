@@ -71,7 +71,10 @@ async function download(
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const start = existsSync(partial) ? (await stat(partial)).size : 0;
-    if (meta.size !== undefined && start === meta.size) break;
+    if (meta.size !== undefined && start === meta.size) {
+      lastError = undefined; // the last attempt ended just at the end: the file is whole
+      break;
+    }
     log?.(
       `downloading ${file}${meta.size !== undefined ? ` (${meta.size} bytes)` : ''}` +
         (start > 0 ? `, continuing at byte ${start}` : ''),

@@ -233,5 +233,14 @@ export async function loadHfBackbone(options: HfBackboneOptions): Promise<HfEnco
   }
   // transformers loads a hub id from the same cache, so exports name the model by it.
   const source = options.model ?? dir;
-  return new HfEncoder(cfg, loaded.byPoint, tokenizer, encoderOptions, notes.join('; '), loaded.head, source);
+  return new HfEncoder(
+    cfg,
+    loaded.byPoint,
+    tokenizer,
+    encoderOptions,
+    notes.join('; '),
+    loaded.head,
+    source,
+    dir,
+  );
 }

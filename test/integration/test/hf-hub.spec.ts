@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,12 +104,22 @@ output: { dir: ./runs, name: hub }
     expect(check.maxDiff).to.equal(0);
 
     hub!.requests.length = 0;
-    const again = await cli(['eval', run!.dir, '--split', 'test', '--json'], dir, {
-      ...env,
-      HF_HUB_OFFLINE: '1',
-    });
+    const offline = { ...env, HF_HUB_OFFLINE: '1' };
+    const again = await cli(['eval', run!.dir, '--split', 'test', '--json'], dir, offline);
     expect(again.code, again.err).to.equal(0);
-    expect(hub!.requests, 'requests of the second command').to.deep.equal([]);
+    // The ONNX export of a run on a hub id takes config.json and the tokenizer from the cached snapshot.
+    const exported = await cli(['export', run!.dir, '--format', 'onnx', '--out', 'onnx'], dir, offline);
+    expect(exported.code, exported.err).to.equal(0);
+    expect(readdirSync(join(dir, 'onnx'))).to.include.members([
+      'config.json',
+      'tokenizer.json',
+      'model.onnx',
+    ]);
+    const tc = JSON.parse(readFileSync(join(dir, 'onnx', 'tokenizer_config.json'), 'utf8')) as {
+      model_max_length: number;
+    };
+    expect(tc.model_max_length, "peftkit's maxLength, where it truncated").to.equal(16);
+    expect(hub!.requests, 'requests of the commands after the download').to.deep.equal([]);
 
     const missing = await cli(['train', '--preset', 'preset.yaml'], dir, {
       ...env,

@@ -109,6 +109,8 @@ describe('Hugging Face round trip: peftkit LoRA -> PEFT adapter -> AutoPeftModel
   this.timeout(600_000);
   let dir = '';
   const results = new Map<string, RoundTripResult>();
+  /** Per architecture, the file of peftkit's predictions for the probe sentences. */
+  const onnxPredictions = new Map<string, string>();
 
   before(async function () {
     const python = requireGoldenPython(this);
@@ -152,6 +154,7 @@ output: { dir: ./runs, name: ${nameOf(c)} }
       const onnx = join(dir, `${c.arch}-onnx`);
       cli(['export', res!.dir, '--format', 'onnx', '--out', onnx], dir);
       onnxCases.push({ name: `${c.arch}-onnx`, onnx, ...common });
+      onnxPredictions.set(c.arch, preds);
     }
     // The same BERT adapter with the model prefix removed from its keys (the old, broken layout).
     const broken = join(dir, 'bert-no-prefix');
@@ -202,6 +205,44 @@ output: { dir: ./runs, name: ${nameOf(c)} }
       expect(r.maxDiff).to.be.at.most(TOLERANCE);
     });
   }
+
+  it(`transformers.js: pipeline('text-classification', dir) on each ONNX export gives peftkit's labels and probabilities within ${TOLERANCE}`, async () => {
+    const { pipeline, env } = await import('@huggingface/transformers');
+    // Only the export directories, never the network: models are looked up as localModelPath + id.
+    env.allowRemoteModels = false;
+    env.localModelPath = `${dir}/`;
+    for (const c of CASES.filter((x) => !x.name)) {
+      // transformers.js looks for onnx/model.onnx; subfolder '' reads the export's model.onnx.
+      const classify = await pipeline('text-classification', `${c.arch}-onnx`, {
+        local_files_only: true,
+        subfolder: '',
+        dtype: 'fp32',
+      });
+      // transformers.js 4.3.2 truncates a text with its special tokens (the final </s> or [SEP] is cut),
+      // where transformers and peftkit keep them: texts longer than maxLength are compared in Python only.
+      const rows = readFileSync(onnxPredictions.get(c.arch)!, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { text: string; label: string; probabilities: Record<string, number> })
+        .filter((r) => classify.tokenizer(r.text).input_ids.dims[1]! <= MAX_LENGTH);
+      expect(rows.length, 'probe sentences within maxLength').to.be.at.least(90);
+      const out = (await classify(
+        rows.map((r) => r.text),
+        { top_k: null },
+      )) as unknown as { label: string; score: number }[][];
+      let maxDiff = 0;
+      rows.forEach((r, i) => {
+        const scores = out[i]!;
+        expect(scores.reduce((a, b) => (b.score > a.score ? b : a)).label, r.text).to.equal(r.label);
+        for (const s of scores) maxDiff = Math.max(maxDiff, Math.abs(s.score - r.probabilities[s.label]!));
+      });
+      console.log(
+        `      ${c.arch}: max |transformers.js - peftkit| probability over ${rows.length} sentences = ${maxDiff.toExponential(2)}`,
+      );
+      expect(maxDiff).to.be.at.most(TOLERANCE);
+      await classify.dispose();
+    }
+  });
 
   it('keys without the model prefix (bert.) fail the same check', () => {
     const r = results.get('bert-no-prefix')!;

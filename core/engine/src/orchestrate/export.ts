@@ -259,7 +259,7 @@ const TOKENIZER_FILES = [
  * so the directory runs with a Hugging Face tokenizer feeding onnxruntime (or transformers.js).
  */
 function writeTransformersFiles(run: LoadedRun, head: TaskHead, out: string, files: string[]): string[] {
-  const source = run.backbone.externalSource;
+  const source = run.backbone.externalDir ?? run.backbone.externalSource;
   if (!source || !existsSync(join(source, 'config.json')))
     return ['no config.json / tokenizer files: the backbone is not a Hugging Face checkpoint'];
   const cfg = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -285,6 +285,18 @@ function writeTransformersFiles(run: LoadedRun, head: TaskHead, out: string, fil
   );
   for (const f of TOKENIZER_FILES) {
     if (!existsSync(join(source, f))) continue;
+    if (f === 'tokenizer_config.json') {
+      // Truncate where peftkit did: tokenizers that read this directory (transformers, transformers.js
+      // pipelines) truncate at model_max_length, and the predictions are peftkit's only with the same cut.
+      const tc = JSON.parse(readFileSync(join(source, f), 'utf8')) as Record<string, unknown>;
+      write(
+        out,
+        f,
+        `${JSON.stringify({ ...tc, model_max_length: run.backbone.info.maxLength }, null, 2)}\n`,
+        files,
+      );
+      continue;
+    }
     copyFileSync(join(source, f), join(out, f));
     files.push(join(out, f));
   }
