@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url';
 import { startDashboard, type Dashboard } from '@peftkit/engine';
 import { chromiumPath } from '@peftkit/testing';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { TINY_BIPEFT, tinyBase, tinyGridPreset } from './tiny-grid.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(ROOT, 'core/cli/bin/peftkit.js');
-const PLUGIN = fileURLToPath(new URL('../../fixtures/tiny-plugin', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts/dashboard');
 /** The flags the report tests use with Debian's chromium: offline, as root, no GPU. */
 const FLAGS = [
@@ -40,15 +40,8 @@ const FLAGS = [
   '--disable-dev-shm-usage',
 ];
 
-const TINY = `plugins: [${JSON.stringify(PLUGIN)}]
-backbone: { name: tiny, options: { hidden: 8 } }
-task: { name: tiny, options: { train: 48, validation: 24, test: 24 } }
-seeds: [1]
-recipes:
-  search: { epochs: 3, batchSize: 8, lr: 0.003 }
-  retrain: { epochs: 2, batchSize: 8, lr: 0.003 }
-`;
-const BIPEFT = `{ name: bipeft, options: { pruneBeginEpoch: 0, scheduler: { name: bipeft-budget, options: { rounds: 4, window: 2, threshold: 0.5, lastRounds: 1 } } } }`;
+const TINY = tinyBase([1]);
+const BIPEFT = TINY_BIPEFT;
 
 function cli(args: string[], cwd: string) {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 180_000 });
@@ -94,13 +87,7 @@ describe('peftkit serve: the live dashboard in Chromium', function () {
     );
     writeFileSync(
       join(dir, 'grid.yaml'),
-      `${TINY}compare:
-  strategies:
-    - { label: bipeft, strategy: ${BIPEFT}, space: { name: s1, options: { ranks: [1, 2] } } }
-    - { label: lora, strategy: { name: manual, options: { type: lora } } }
-  budgets: [{ params: 300 }]
-output: { dir: ${JSON.stringify(watched)}, name: grid }
-`,
+      tinyGridPreset({ seeds: [1], strategies: ['bipeft', 'lora'], budgets: [300], outDir: watched }),
     );
     const [run] = JSON.parse(
       cli(['search', '--preset', join(dir, 'run.yaml'), '--json', '--reporter', 'quiet'], dir).stdout,

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { haveRedis, makeTestCertificates, TestRedis } from './redis-server.js';
+import { tinyGridPreset } from './tiny-grid.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(ROOT, 'core/cli/bin/peftkit.js');
@@ -112,28 +113,13 @@ describe('compare on BullMQ workers over a real Redis', function () {
     dir = mkdtempSync(join(tmpdir(), 'peftkit-distributed-'));
     writeFileSync(
       join(dir, 'grid.yaml'),
-      `plugins: [${JSON.stringify(PLUGIN)}]
-backbone: { name: tiny, options: { hidden: 8 } }
-task: { name: tiny, options: { train: 48, validation: 24, test: 24 } }
-backend: { name: onnxruntime, options: { intraOpThreads: 1 } }
-seeds: [1, 2]
-recipes:
-  search: { epochs: 3, batchSize: 8, lr: 0.003 }
-  retrain: { epochs: 2, batchSize: 8, lr: 0.003 }
-compare:
-  strategies:
-    - label: bipeft
-      strategy: { name: bipeft, options: { pruneBeginEpoch: 0, scheduler: { name: bipeft-budget, options: { rounds: 4, window: 2, threshold: 0.5, lastRounds: 1 } } } }
-      space: { name: s1, options: { ranks: [1, 2] } }
-    - label: random
-      strategy: { name: random, options: { trialEpochs: 1 } }
-      space: { name: s1, options: { ranks: [1, 2] } }
-      matchComputeOf: bipeft
-    - label: lora
-      strategy: { name: manual, options: { type: lora } }
-  budgets: [{ params: 600 }]
-output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: grid }
-`,
+      tinyGridPreset({
+        seeds: [1, 2],
+        strategies: ['bipeft', 'random', 'lora'],
+        budgets: [600],
+        outDir: join(dir, 'out'),
+        extra: 'backend: { name: onnxruntime, options: { intraOpThreads: 1 } }\n',
+      }),
     );
   });
   after(async () => {

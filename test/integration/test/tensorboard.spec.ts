@@ -12,10 +12,10 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readJournal, scalarsOf, type JournalRecord } from '@peftkit/engine';
 import { requireGoldenPython } from '@peftkit/testing';
+import { tinyGridPreset } from './tiny-grid.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(ROOT, 'core/cli/bin/peftkit.js');
-const PLUGIN = fileURLToPath(new URL('../../fixtures/tiny-plugin', import.meta.url));
 const READER = fileURLToPath(new URL('../../fixtures/read_tensorboard.py', import.meta.url));
 
 type Points = [number, number, number][];
@@ -41,23 +41,12 @@ describe('TensorBoard event files, read back by TensorBoard', function () {
     dir = mkdtempSync(join(tmpdir(), 'peftkit-tb-'));
     writeFileSync(
       join(dir, 'grid.yaml'),
-      `plugins: [${JSON.stringify(PLUGIN)}]
-backbone: { name: tiny, options: { hidden: 8 } }
-task: { name: tiny, options: { train: 48, validation: 24, test: 24 } }
-seeds: [1]
-recipes:
-  search: { epochs: 3, batchSize: 8, lr: 0.003 }
-  retrain: { epochs: 2, batchSize: 8, lr: 0.003 }
-compare:
-  strategies:
-    - label: bipeft
-      strategy: { name: bipeft, options: { pruneBeginEpoch: 0, scheduler: { name: bipeft-budget, options: { rounds: 4, window: 2, threshold: 0.5, lastRounds: 1 } } } }
-      space: { name: s1, options: { ranks: [1, 2] } }
-    - label: lora
-      strategy: { name: manual, options: { type: lora } }
-  budgets: [{ params: 300 }]
-output: { dir: ${JSON.stringify(join(dir, 'out'))}, name: grid }
-`,
+      tinyGridPreset({
+        seeds: [1],
+        strategies: ['bipeft', 'lora'],
+        budgets: [300],
+        outDir: join(dir, 'out'),
+      }),
     );
     const r = cli(['compare', '--preset', join(dir, 'grid.yaml'), '--json', '--reporter', 'quiet'], dir);
     const res = JSON.parse(r.stdout) as { dir: string; cells: { label: string; dir: string }[] };
