@@ -176,3 +176,18 @@ export interface Backbone {
    */
   taskHead?(outputs: number): TaskHead | undefined;
 }
+
+/**
+ * Tokenizer files a transformers checkpoint may have: the hf backbone downloads those a hub model
+ * has (tokenizer.json is what it reads), and exports copy them beside model.onnx.
+ */
+export const HF_TOKENIZER_FILES: readonly string[] = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.txt',
+  'vocab.json',
+  'merges.txt',
+  'sentencepiece.bpe.model',
+  'spiece.model',
+];

@@ -11,7 +11,7 @@
  * branch is not checked for newer commits: pin the revision to a commit for exact runs). Otherwise
  * the files are downloaded (hub-http.ts, hub-blob.ts), unless HF_HUB_OFFLINE is set.
  */
-import { ConfigError, DataError } from '@peftkit/api';
+import { ConfigError, DataError, HF_TOKENIZER_FILES } from '@peftkit/api';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -29,17 +29,6 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 const MODEL_ID = /^[A-Za-z0-9][\w.-]*(\/[A-Za-z0-9][\w.-]*)?$/;
 const COMMIT = /^[0-9a-f]{40}$/;
 
-/** Tokenizer files a checkpoint may have: tokenizer.json is read, the others travel with exports. */
-const TOKENIZER_FILES = [
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'vocab.txt',
-  'vocab.json',
-  'merges.txt',
-  'sentencepiece.bpe.model',
-  'spiece.model',
-];
 const INDEX = 'model.safetensors.index.json';
 
 export interface HubOptions {
@@ -138,7 +127,7 @@ async function download(
         'peftkit reads safetensors weights only',
       where,
     );
-  const files = ['config.json', ...TOKENIZER_FILES.filter((f) => has.has(f)), ...weights];
+  const files = ['config.json', ...HF_TOKENIZER_FILES.filter((f) => has.has(f)), ...weights];
   opts.log?.(`${model} (revision ${revision}, commit ${info.sha}) into ${repoDir}: ${files.join(', ')}`);
   const target = { repoDir, lockDir, commit: info.sha, log: opts.log };
   for (const f of files) await fetchIntoCache(client, target, f);

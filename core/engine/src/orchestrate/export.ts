@@ -15,7 +15,14 @@
  *   files, so a transformers tokenizer can feed it.
  */
 import type { Architecture, Backbone, ModuleTypes, Task, TaskHead } from '@peftkit/api';
-import { ConfigError, DataError, decodeSafetensors, encodeSafetensors, moduleId } from '@peftkit/api';
+import {
+  ConfigError,
+  DataError,
+  HF_TOKENIZER_FILES,
+  decodeSafetensors,
+  encodeSafetensors,
+  moduleId,
+} from '@peftkit/api';
 import { serialize } from '@peftkit/graph';
 import { buildProgram, PeftToolkit } from '@peftkit/nn';
 import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -241,18 +248,6 @@ export async function exportRun(opts: ExportOptions): Promise<ExportedRun> {
   return { dir: out, files, notes: [`peft/ is a PEFT ${peft.peftType} adapter (task_type SEQ_CLS)`] };
 }
 
-/** Tokenizer files a transformers checkpoint may have, copied beside model.onnx. */
-const TOKENIZER_FILES = [
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'vocab.txt',
-  'vocab.json',
-  'merges.txt',
-  'sentencepiece.bpe.model',
-  'spiece.model',
-];
-
 /**
  * Beside model.onnx, what transformers-based tools read from a model directory: config.json (the
  * checkpoint's, as the task model with id2label / label2id) and the checkpoint's tokenizer files,
@@ -283,7 +278,7 @@ function writeTransformersFiles(run: LoadedRun, head: TaskHead, out: string, fil
     )}\n`,
     files,
   );
-  for (const f of TOKENIZER_FILES) {
+  for (const f of HF_TOKENIZER_FILES) {
     if (!existsSync(join(source, f))) continue;
     if (f === 'tokenizer_config.json') {
       // Truncate where peftkit did: tokenizers that read this directory (transformers, transformers.js
