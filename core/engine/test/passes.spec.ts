@@ -87,8 +87,9 @@ describe('workbench memory: passes and limits', function () {
     });
     const err = await wb.compile(HEAD_ONLY, 'train').catch((e: Error) => e);
     expect(err).to.be.instanceOf(ConfigError);
+    // About 1 MiB is left; the process may have grown (or shrunk) a little by the time it is checked.
     expect((err as Error).message).to.match(
-      /but only 1 MiB is available \(memory\.limitMiB \d+ less the \d+ MiB the process holds\)/,
+      /but only \d+ MiB is available \(memory\.limitMiB \d+ less the \d+ MiB the process holds\)/,
     );
     expect(backend.compiled).to.equal(0);
     const roomy = workbench(undefined, process.memoryUsage().rss + 2 ** 30);
