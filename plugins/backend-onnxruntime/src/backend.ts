@@ -4,14 +4,14 @@
  * Runtime's synchronous create/run never block the caller's event loop.
  *
  * What crosses the thread boundary, and what it costs:
- * - Frozen weights (on the CPU with `shareWeights`; off by default) are graph inputs that the worker
- *   feeds from one copy per weight however many programs use it (weights.ts): the first program
- *   that needs a weight sends it (a SharedArrayBuffer is shared and copied in the worker, other
- *   buffers are copied once here and transferred); it is dropped when its last program is released.
- * - Otherwise (the default, and always on CUDA) they are external data, sent with each compile, and
- *   ONNX Runtime copies them into every session's initializers. The built-in backbones keep their
- *   weights in SharedArrayBuffers, which are shared with the worker as they are (ONNX Runtime
- *   accepts shared external data): no copy is made before ONNX Runtime's own.
+ * - Frozen weights (on the CPU, `shareWeights`, the default) are graph inputs that the worker feeds
+ *   from one copy per weight however many programs use it (weights.ts): the first program that
+ *   needs a weight sends it (a SharedArrayBuffer is shared and copied in the worker, other buffers
+ *   are copied once here and transferred); it is dropped when its last program is released.
+ * - Otherwise (`shareWeights: false`, and always on CUDA) they are external data, sent with each
+ *   compile, and ONNX Runtime copies them into every session's initializers. The built-in
+ *   backbones keep their weights in SharedArrayBuffers, which are shared with the worker as they
+ *   are (ONNX Runtime accepts shared external data): no copy is made before ONNX Runtime's own.
  * - Feeds: the caller keeps its parameter arrays, and onnxruntime-node rejects tensors over a
  *   SharedArrayBuffer, so every feed is copied once (main thread: `slice()` + transfer; shared
  *   buffers are copied in the worker instead). docs/benchmarks.md has the measured cost per MB.

@@ -71,7 +71,7 @@ describe('frozen weights held once (shareWeights)', function () {
       const w2 = noise([32, 8], 4, shared);
       const x = noise([5, 16], 5);
       const sharing = await OnnxRuntimeBackend.create({ intraOpThreads: 1, shareWeights: true }, quiet);
-      const copying = await OnnxRuntimeBackend.create({ intraOpThreads: 1 }, quiet);
+      const copying = await OnnxRuntimeBackend.create({ intraOpThreads: 1, shareWeights: false }, quiet);
       try {
         for (const variant of [0, 1, 2]) {
           const p = await sharing.compile(`v${variant}`, () => twoLayer(w1, w2, variant));
