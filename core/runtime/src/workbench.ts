@@ -68,8 +68,13 @@ export interface WorkbenchParts {
   init?: ParamSet;
 }
 
-/** Default activation memory of one pass: 128 MiB (docs/benchmarks.md, "Search memory"). */
-export const DEFAULT_PASS_MEMORY = 128 * 2 ** 20;
+/**
+ * Default activation memory of one pass: 64 MiB. ONNX Runtime's arena keeps each program's
+ * high-water mark, and a BERT-base sequence of 128 tokens takes more than that alone (so its passes
+ * hold one sequence either way); on the quickstart it halves the arenas at no cost in time
+ * (docs/benchmarks.md, "Search memory").
+ */
+export const DEFAULT_PASS_MEMORY = 64 * 2 ** 20;
 
 /** Share of the pass memory an evaluation pass may take (see the header). */
 export const EVAL_PASS_SHARE = 1 / 4;

@@ -229,7 +229,7 @@ export const CONFIG_SCHEMA = {
           type: 'integer',
           minimum: 1,
           description:
-            'MiB of intermediate tensors one forward/backward pass may take (estimated from the program before it runs). Larger batches run in several passes whose gradients are averaged: the same step, less memory, a little slower. Evaluation passes take a quarter of it. Default 128.',
+            'MiB of intermediate tensors one forward/backward pass may take (estimated from the program before it runs). Larger batches run in several passes whose gradients are averaged: the same step, less memory, a little slower. Evaluation passes take a quarter of it. Default 64.',
         },
         limitMiB: {
           type: 'integer',
