@@ -28,6 +28,12 @@ export interface BackendDescription {
   /** Execution providers this runtime can load on this machine. */
   available: string[];
   threads: number;
+  /**
+   * True when every compiled program uses one copy of the frozen weights that the backend holds
+   * once (the first program brings it), instead of a copy per program. The workbench's memory
+   * check counts a copy of the weights for a program only where it brings one.
+   */
+  sharesWeights?: boolean;
 }
 
 export interface TrainingBackend {

@@ -19,30 +19,70 @@ function readNumber(file: string): number | null {
 }
 
 /** The path of this process's cgroup v2 directory ("0::/path" in /proc/self/cgroup), if any. */
-function cgroupDir(): string | null {
+function cgroupDir(root: string, procCgroup: string): string | null {
   try {
-    const line = readFileSync('/proc/self/cgroup', 'utf8')
+    const line = readFileSync(procCgroup, 'utf8')
       .split('\n')
       .find((l) => l.startsWith('0::'));
-    return line ? `/sys/fs/cgroup${line.slice(3)}`.replace(/\/$/, '') : null;
+    return line ? `${root}${line.slice(3)}`.replace(/\/$/, '') : null;
   } catch {
     return null;
   }
 }
 
-/** Bytes left below the control group's memory limit (cgroup v2, else v1), or null when unlimited. */
-export function cgroupHeadroom(): number | null {
-  const dir = cgroupDir();
-  const candidates: [string, string][] = [
-    ...(dir ? ([[`${dir}/memory.max`, `${dir}/memory.current`]] as [string, string][]) : []),
-    ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory.current'],
-    ['/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/memory.usage_in_bytes'],
+/** One `key value` entry of a cgroup's memory.stat, or 0 where absent. */
+function statEntry(file: string, key: string): number {
+  try {
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${key} `));
+    const n = line ? Number(line.slice(key.length + 1)) : 0;
+    return Number.isFinite(n) ? n : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Where a cgroup's files are: the hierarchy's root and this process's membership file. */
+export interface CgroupPaths {
+  root: string;
+  procCgroup: string;
+}
+
+const SYSTEM_CGROUP: CgroupPaths = { root: '/sys/fs/cgroup', procCgroup: '/proc/self/cgroup' };
+
+/**
+ * Bytes left below the control group's memory limit (cgroup v2, else v1), or null when unlimited.
+ * The usage counts the page cache the group's files fill; its inactive part is reclaimed before the
+ * OS kills anything, so it is not counted as used (the "working set" that container runtimes
+ * compare with the limit: usage less inactive_file).
+ */
+export function cgroupHeadroom(paths: CgroupPaths = SYSTEM_CGROUP): number | null {
+  const { root } = paths;
+  const dir = cgroupDir(root, paths.procCgroup);
+  const candidates: [string, string, string, string][] = [
+    ...(dir
+      ? ([[`${dir}/memory.max`, `${dir}/memory.current`, `${dir}/memory.stat`, 'inactive_file']] as [
+          string,
+          string,
+          string,
+          string,
+        ][])
+      : []),
+    [`${root}/memory.max`, `${root}/memory.current`, `${root}/memory.stat`, 'inactive_file'],
+    [
+      `${root}/memory/memory.limit_in_bytes`,
+      `${root}/memory/memory.usage_in_bytes`,
+      `${root}/memory/memory.stat`,
+      'total_inactive_file',
+    ],
   ];
-  for (const [limitFile, usageFile] of candidates) {
+  for (const [limitFile, usageFile, statFile, inactiveKey] of candidates) {
     const limit = readNumber(limitFile);
     // cgroup v1 reports "no limit" as a huge number (page-rounded 2^63).
     if (limit === null || limit >= 2 ** 60) continue;
-    const used = readNumber(usageFile) ?? 0;
+    const usage = readNumber(usageFile) ?? 0;
+    const used = Math.max(0, usage - statEntry(statFile, inactiveKey));
     return Math.max(0, limit - used);
   }
   return null;
@@ -59,7 +99,7 @@ export interface AvailableMemory {
  * its resident memory now, when given; else the smaller of the machine's available memory and the
  * cgroup's headroom.
  */
-export function availableMemory(limitBytes?: number): AvailableMemory {
+export function availableMemory(limitBytes?: number, cgroup: CgroupPaths = SYSTEM_CGROUP): AvailableMemory {
   if (limitBytes !== undefined) {
     const rss = process.memoryUsage().rss;
     return {
@@ -68,7 +108,8 @@ export function availableMemory(limitBytes?: number): AvailableMemory {
     };
   }
   const free = freemem();
-  const cgroup = cgroupHeadroom();
-  if (cgroup !== null && cgroup < free) return { bytes: cgroup, source: "the cgroup's memory.max" };
+  const headroom = cgroupHeadroom(cgroup);
+  if (headroom !== null && headroom < free)
+    return { bytes: headroom, source: "the cgroup's memory.max less its working set" };
   return { bytes: free, source: 'the memory the machine has available' };
 }

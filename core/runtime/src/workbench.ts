@@ -103,6 +103,16 @@ export interface Compiled {
   bytesPerSequence(T: number): number;
 }
 
+/** A parameter count for messages: 1,456 / 7.0M / 86M / 1.2B. */
+const paramCount = (n: number): string =>
+  n >= 1e9
+    ? `${(n / 1e9).toFixed(1)}B`
+    : n >= 1e7
+      ? `${(n / 1e6).toFixed(0)}M`
+      : n >= 1e6
+        ? `${(n / 1e6).toFixed(1)}M`
+        : n.toLocaleString('en-US');
+
 const size = (n: number): string =>
   n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${Math.ceil(n / 2 ** 20)} MiB`;
 
@@ -246,23 +256,30 @@ export class Workbench {
     const one = info.bytesPerSequence(this.maxLength);
     const pass = Math.max(one, this.passMemory);
     const params = this.parts.backbone.info.params;
-    const weights = 4 * params;
+    // A backend that holds the weights once for all its programs has them already when another
+    // program is held (touch() has released this key's predecessor by now).
+    const shared = this.parts.backend.describe().sharesWeights === true;
+    const weights = shared && this.recent.some((k) => k !== key) ? 0 : 4 * params;
     const available = availableMemory(this.parts.memoryLimit);
     if (pass + weights <= available.bytes) return;
     const seqTooLong = one > this.passMemory;
-    const M = `${(params / 1e6).toFixed(0)}M`;
+    const M = paramCount(params);
+    const limit = this.parts.memoryLimit;
+    // Under memory.limitMiB, raising the limit is the first remedy (a limit below what the process
+    // holds before its first program leaves nothing to lower).
+    const raise = limit !== undefined ? `raise memory.limitMiB (now ${Math.round(limit / 2 ** 20)}), ` : '';
     throw new ConfigError(
       `program ${key.slice(0, 48)}…: needs about ${size(pass + weights)} more memory to run: ` +
-        `${size(weights)} for a copy of the backbone's ${M} frozen parameters and ` +
+        (weights > 0 ? `${size(weights)} for a copy of the backbone's ${M} frozen parameters and ` : '') +
         (seqTooLong
           ? `${size(one)} of intermediate tensors for one sequence of ${this.maxLength} tokens`
           : `up to ${size(this.passMemory)} of intermediate tensors per pass (memory.passMiB ${this.passMemory / 2 ** 20}; one sequence of ${this.maxLength} tokens takes ${size(one)})`) +
         `, but only ${size(available.bytes)} is available (${available.source})`,
       undefined,
-      seqTooLong ? 'backbone.options.maxLength' : 'memory.passMiB',
+      limit !== undefined ? 'memory.limitMiB' : seqTooLong ? 'backbone.options.maxLength' : 'memory.passMiB',
       seqTooLong
-        ? `lower the sequence length (backbone.options.maxLength ${this.maxLength}), or use a smaller model than ${M} parameters`
-        : `lower memory.passMiB (the batch then runs in more, smaller passes: the same step, a little slower), the sequence length (backbone.options.maxLength ${this.maxLength}), or use a smaller model than ${M} parameters`,
+        ? `${raise}lower the sequence length (backbone.options.maxLength ${this.maxLength}), or use a smaller model than ${M} parameters`
+        : `${raise}lower memory.passMiB (the batch then runs in more, smaller passes: the same step, a little slower), the sequence length (backbone.options.maxLength ${this.maxLength}), or use a smaller model than ${M} parameters`,
     );
   }
 

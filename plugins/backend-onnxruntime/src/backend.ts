@@ -134,6 +134,7 @@ export class OnnxRuntimeBackend implements TrainingBackend {
       provider: this.provider,
       available,
       threads: this.options.intraOpThreads,
+      sharesWeights: this.options.shareWeights && this.provider === 'cpu',
       interOpThreads: this.options.interOpThreads,
       bundled: this.info.bundled.filter((b) => b.bundled).map((b) => b.name),
       cuda: { loads: this.cuda.loads, reason: this.cuda.reason },

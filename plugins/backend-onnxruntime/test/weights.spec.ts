@@ -65,6 +65,19 @@ describe('frozen weights held once (shareWeights)', function () {
     expect(r.acquire([a]).fresh).to.have.length(1);
   });
 
+  it('on by default on the CPU, and described so (the workbench charges one copy of the weights, not one per program)', async () => {
+    const byDefault = await OnnxRuntimeBackend.create({ intraOpThreads: 1 }, quiet);
+    const off = await OnnxRuntimeBackend.create({ intraOpThreads: 1, shareWeights: false }, quiet);
+    try {
+      expect(byDefault.options.shareWeights).to.equal(true);
+      expect(byDefault.describe().sharesWeights).to.equal(true);
+      expect(off.describe().sharesWeights).to.equal(false);
+    } finally {
+      await byDefault.dispose();
+      await off.dispose();
+    }
+  });
+
   for (const shared of [false, true]) {
     it(`programs over the same weights (${shared ? 'Shared' : ''}ArrayBuffer) share them and compute what per-session copies compute`, async () => {
       const w1 = noise([16, 32], 3, shared);

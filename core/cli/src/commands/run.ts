@@ -63,12 +63,17 @@ async function handle(ctx: CliContext, args: RunArgs, command: 'search' | 'train
   let preset: string | null = args.preset ?? null;
   let architectureOrigin: string | undefined;
   if (args.resume) {
-    if (args.preset || args.set.length || args.architecture || args.initAdapter)
+    // Memory settings change how a step is cut into passes, not what it computes, so a run refused
+    // for memory (a program that would not fit) continues with new ones instead of starting over.
+    const notMemory = args.set.filter((s) => !/^memory(\.|=)/.test(s));
+    if (args.preset || notMemory.length || args.architecture || args.initAdapter)
       throw new UsageError(
-        '--resume continues a run with its own configuration; do not pass --preset, --set, --architecture or --init-adapter',
+        `--resume continues a run with its own configuration; do not pass --preset, --architecture, --init-adapter or --set other than memory settings (--set memory.passMiB=N, --set memory.limitMiB=N)${notMemory.length ? `; got --set ${notMemory.join(' --set ')}` : ''}`,
       );
     const dir = RunDir.open(resolve(ctx.cwd, args.resume));
-    loaded = await loadResolvedConfig(dir.file('config.json'), { cwd: ctx.cwd });
+    loaded = await loadResolvedConfig(dir.file('config.json'), { cwd: ctx.cwd, sets: args.set });
+    if (args.set.length)
+      log.info(`resuming with ${args.set.join(', ')} (config.json keeps the settings the run started with)`);
     preset = null;
   } else {
     const sets = [...args.set];
