@@ -1,8 +1,9 @@
 /**
  * How much memory a run may still take: what the machine has available, or less where the process
  * runs in a control group with a memory limit (a container: the OS kills the process at that limit
- * whatever the machine has free), or what the run configuration allows (`memory.limitMiB`, the
- * process's whole resident memory, of which what it holds already is taken off).
+ * whatever the machine has free; the group's usage counts without its reclaimable file cache), or
+ * what the run configuration allows (`memory.limitMiB`, the process's whole resident memory, of
+ * which what it holds already is taken off).
  */
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
@@ -49,6 +50,14 @@ export interface CgroupPaths {
   procCgroup: string;
 }
 
+/** A cgroup's limit, usage and stat files, and the stat key of its reclaimable file cache. */
+interface CgroupFiles {
+  limit: string;
+  usage: string;
+  stat: string;
+  inactive: string;
+}
+
 const SYSTEM_CGROUP: CgroupPaths = { root: '/sys/fs/cgroup', procCgroup: '/proc/self/cgroup' };
 
 /**
@@ -59,30 +68,29 @@ const SYSTEM_CGROUP: CgroupPaths = { root: '/sys/fs/cgroup', procCgroup: '/proc/
  */
 export function cgroupHeadroom(paths: CgroupPaths = SYSTEM_CGROUP): number | null {
   const { root } = paths;
+  const v2 = (d: string): CgroupFiles => ({
+    limit: `${d}/memory.max`,
+    usage: `${d}/memory.current`,
+    stat: `${d}/memory.stat`,
+    inactive: 'inactive_file',
+  });
   const dir = cgroupDir(root, paths.procCgroup);
-  const candidates: [string, string, string, string][] = [
-    ...(dir
-      ? ([[`${dir}/memory.max`, `${dir}/memory.current`, `${dir}/memory.stat`, 'inactive_file']] as [
-          string,
-          string,
-          string,
-          string,
-        ][])
-      : []),
-    [`${root}/memory.max`, `${root}/memory.current`, `${root}/memory.stat`, 'inactive_file'],
-    [
-      `${root}/memory/memory.limit_in_bytes`,
-      `${root}/memory/memory.usage_in_bytes`,
-      `${root}/memory/memory.stat`,
-      'total_inactive_file',
-    ],
+  const candidates: CgroupFiles[] = [
+    ...(dir ? [v2(dir)] : []),
+    v2(root),
+    {
+      limit: `${root}/memory/memory.limit_in_bytes`,
+      usage: `${root}/memory/memory.usage_in_bytes`,
+      stat: `${root}/memory/memory.stat`,
+      inactive: 'total_inactive_file',
+    },
   ];
-  for (const [limitFile, usageFile, statFile, inactiveKey] of candidates) {
-    const limit = readNumber(limitFile);
+  for (const files of candidates) {
+    const limit = readNumber(files.limit);
     // cgroup v1 reports "no limit" as a huge number (page-rounded 2^63).
     if (limit === null || limit >= 2 ** 60) continue;
-    const usage = readNumber(usageFile) ?? 0;
-    const used = Math.max(0, usage - statEntry(statFile, inactiveKey));
+    const usage = readNumber(files.usage) ?? 0;
+    const used = Math.max(0, usage - statEntry(files.stat, files.inactive));
     return Math.max(0, limit - used);
   }
   return null;
