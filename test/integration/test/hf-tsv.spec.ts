@@ -151,7 +151,9 @@ output: { dir: ./runs, name: pairs }
       expect(wrong.stderr).to.match(/started by `peftkit search`; resume it with `peftkit search --resume/);
       const mixed = run([CLI, 'search', '--resume', first.dir, '--set', 'seeds=[1]'], later);
       expect(mixed.status).to.equal(2); // a usage error
-      expect(mixed.stderr).to.match(/do not pass --preset, --set, --architecture or --init-adapter/);
+      expect(mixed.stderr).to.match(
+        /do not pass --preset, --architecture, --init-adapter or --set other than memory settings .*got --set seeds=\[1\]/,
+      );
       const resumed = run([CLI, 'search', '--resume', first.dir, '--json', '--reporter', 'quiet'], later);
       expect(resumed.status, resumed.stderr).to.equal(0);
       const again = JSON.parse(resumed.stdout);

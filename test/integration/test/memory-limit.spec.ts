@@ -60,7 +60,7 @@ output: { dir: ${JSON.stringify(join(dir, 'runs'))}, name: tiny }
     expect(journal).to.match(/"type":"run-failed".*memory\.limitMiB/);
 
     const wrong = peftkit(['search', '--resume', run, '--set', 'seeds=[1]'], dir);
-    expect(wrong.status).to.not.equal(0);
+    expect(wrong.status).to.equal(2); // a usage error
     expect(wrong.stderr).to.match(/other than memory settings .*got --set seeds=\[1\]/);
 
     const resumed = peftkit(['search', '--resume', run, '--set', 'memory.limitMiB=100000', '--json'], dir);
