@@ -194,6 +194,49 @@ describe('BIPEFT budget scheduler', () => {
     expect(rounds.map((r) => r.prune)).to.deep.equal([[], [], [], ['big']]);
   });
 
+  it('a non-final round keeps what the final round would keep: small modules beside one frozen above the budget', () => {
+    // The proof grid's situation (sentiment, ratio 0.0005 = 3,487): a low-rank adapter frozen at
+    // rank 4 (4,752) above the budget, the most important, and small modules beside it. Their
+    // derived total stays ≥ B without the small ones, so the first floor alone pruned them all, and
+    // the final round lowered the adapter to rank 1: 1,584 of 3,487.
+    const run = () => {
+      const s = new BipeftBudgetScheduler({
+        rounds: 4,
+        window: 1,
+        threshold: 0,
+        lastRounds: 4,
+        freezeRanks: false,
+      });
+      const mods: Mod[] = [
+        { id: 'adapter', size: 4752, importance: 9, frozen: true, rankSizes: [1584, 4752, 9504] },
+        { id: 'lnfit', size: 512, importance: 4 },
+        { id: 'bitfit.a', size: 256, importance: 3 },
+        { id: 'bitfit.b', size: 256, importance: 2 },
+        { id: 'lora', size: 8192, importance: 1, frozen: true, rankSizes: [1024, 4096, 8192] },
+      ];
+      const rounds: ScheduleDecision[] = [];
+      for (let step = 0; rounds.length < 4; step++) {
+        const d = s.decide({ step, epoch: 0, budget: 3487, modules: statuses(mods) });
+        if (d.event?.round !== undefined) {
+          rounds.push(d);
+          apply(mods, d);
+        }
+      }
+      return rounds;
+    };
+    const rounds = run();
+    // Round 1: Δ = (13,968 − 3,487)/4 ≈ 2,620 < 8,192, so the least important (lora, kept by no
+    // landing: 1,024 does not fit beside the lowered adapter and the small ones) goes anyway.
+    expect(rounds[0]!.prune).to.deep.equal(['lora']);
+    // Rounds 2–3: Δ > 0, but the landing keeps every survivor: nothing goes.
+    expect(rounds[1]!.prune).to.deep.equal([]);
+    expect(rounds[2]!.prune).to.deep.equal([]);
+    // Final round: the adapter at rank 1 (1,584) and the three small ones (1,024): 2,608 of 3,487.
+    const last = rounds[3]!;
+    expect(last.lower).to.deep.equal([{ id: 'adapter', rankIndex: 0 }]);
+    expect(last.prune).to.deep.equal([]);
+  });
+
   it('removes one module when none fits in Δ, and nothing once E[P] ≤ B (the round still counts)', () => {
     const s = new BipeftBudgetScheduler({
       rounds: 4,
