@@ -13,6 +13,7 @@ export * from './events.js';
 export * from './importance.js';
 export * from './peft.js';
 export * from './plugin.js';
+export * from './process.js';
 export * from './rng.js';
 export * from './safetensors.js';
 export * from './search-kit.js';

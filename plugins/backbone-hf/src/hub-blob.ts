@@ -11,7 +11,7 @@
  * .locks/models--org--name/<etag>.peftkit.lock (peftkit's own name: huggingface_hub's Python
  * `filelock` locks <etag>.lock with flock(2), which Node cannot take).
  */
-import { DataError } from '@peftkit/api';
+import { DataError, processAlive } from '@peftkit/api';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, symlink, copyFile, lstat } from 'node:fs/promises';
@@ -165,7 +165,7 @@ async function withLock(
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const owner = await readOwner(lock);
-    if (owner && owner.host === hostname() && !alive(owner.pid)) {
+    if (owner && owner.host === hostname() && !processAlive(owner.pid)) {
       await rm(lock, { force: true }); // its process is gone: the lock is stale
       continue;
     }
@@ -186,14 +186,5 @@ async function readOwner(lock: string): Promise<LockOwner | undefined> {
     return JSON.parse(await readFile(lock, 'utf8')) as LockOwner;
   } catch {
     return undefined; // being written or just removed: look again on the next turn
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -5,7 +5,7 @@
  * journals. The lock file is created with O_EXCL; a lock whose process is gone (same host, pid not
  * alive) is stale and is taken over. Locks are released when the work ends, and on exit.
  */
-import { DataError } from '@peftkit/api';
+import { DataError, processAlive } from '@peftkit/api';
 import {
   closeSync,
   linkSync,
@@ -38,16 +38,6 @@ export interface LockUse {
 
 const held = new Set<DirLock>();
 let exitHookInstalled = false;
-
-/** Whether process `pid` exists on this host (EPERM: it exists, owned by someone else). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readHolder(file: string): LockHolder | undefined {
   try {
@@ -115,7 +105,7 @@ export class DirLock {
         const ours = h?.host === me.host && h.pid === me.pid;
         const live =
           h !== undefined &&
-          (ours ? [...held].some((l) => l.file === file) : h.host !== me.host || alive(h.pid));
+          (ours ? [...held].some((l) => l.file === file) : h.host !== me.host || processAlive(h.pid));
         if (h && live) {
           throw new DataError(
             `the ${what} is in use by ${describe(h)}; wait for it to finish` +
